@@ -1,0 +1,72 @@
+"""Shapes and behaviour of the two VAEs."""
+
+import pytest
+import torch
+
+from vae_helpers.models import LOGVAR_MAX, ConvVAE, MLPVAE, build_model
+
+MODELS = [MLPVAE(latent_dim=2), MLPVAE(latent_dim=20, hidden_dims=(64,)), ConvVAE(latent_dim=16), ConvVAE(3, (8, 16))]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=repr)
+def test_shapes_through_the_model(model):
+    x = torch.rand(5, 1, 28, 28)
+    mu, logvar = model.encode(x)
+    assert mu.shape == logvar.shape == (5, model.latent_dim)
+    logits, mu, logvar, z = model(x)
+    assert logits.shape == x.shape and z.shape == (5, model.latent_dim)
+    assert model.log_likelihood(torch.bernoulli(x), z).shape == (5,)
+    samples = model.sample(7)
+    assert samples.shape == (7, 1, 28, 28) and 0 <= samples.min() and samples.max() <= 1
+    assert model.reconstruct(x).shape == x.shape
+
+
+@pytest.mark.parametrize("model", MODELS, ids=repr)
+def test_config_rebuilds_an_identical_architecture(model):
+    rebuilt = build_model(type(model).__name__, model.config())
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == shapes
+
+
+def test_repr_names_the_settings_and_size():
+    text = repr(ConvVAE(latent_dim=16))
+    assert text.startswith("ConvVAE(\n  latent_dim=16, channels=[32, 64], parameters=220,385") and "Conv2d" in text
+
+
+def test_reparameterize_has_the_right_mean_and_spread_and_passes_gradients():
+    model = MLPVAE(latent_dim=2)
+    mu = torch.tensor([[1.0, -2.0]], requires_grad=True)
+    logvar = torch.tensor([[0.0, 2 * torch.log(torch.tensor(3.0))]], requires_grad=True)
+    z = model.reparameterize(mu.expand(200_000, 2), logvar.expand(200_000, 2))
+    torch.testing.assert_close(z.mean(0), torch.tensor([1.0, -2.0]), atol=0.03, rtol=0)
+    torch.testing.assert_close(z.std(0), torch.tensor([1.0, 3.0]), atol=0.03, rtol=0)
+    z.sum().backward()
+    assert mu.grad is not None and logvar.grad is not None
+
+
+def test_sampling_with_a_generator_is_reproducible_and_temperature_zero_decodes_the_origin():
+    model = ConvVAE(latent_dim=4)
+    first = model.sample(3, generator=torch.Generator().manual_seed(5))
+    again = model.sample(3, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(first, again)
+    origin = torch.sigmoid(model.decode(torch.zeros(1, 4)))
+    torch.testing.assert_close(model.sample(2, temperature=0.0), origin.expand(2, -1, -1, -1))
+
+
+def test_logvar_is_clamped_so_the_variance_stays_finite():
+    model = MLPVAE(latent_dim=2)
+    with torch.no_grad():
+        model.encoder[-1].bias.fill_(1e4)
+    _, logvar = model.encode(torch.rand(2, 1, 28, 28))
+    assert logvar.max() == LOGVAR_MAX and torch.isfinite(logvar.exp()).all()
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "2"])
+def test_invalid_latent_dim_is_refused(bad):
+    with pytest.raises(ValueError, match="latent_dim must be a positive whole number"):
+        MLPVAE(latent_dim=bad)
+
+
+def test_unknown_model_class_is_refused():
+    with pytest.raises(ValueError, match="model_class must be one of"):
+        build_model("ResNetVAE", {})

@@ -1,0 +1,51 @@
+"""Every notebook is committed clean and executes top to bottom on a fresh kernel."""
+
+import json
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from vae_helpers.config import REPO_ROOT
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+TIMEOUT_PER_CELL = 600
+
+
+def test_the_series_starts_with_notebook_00():
+    assert NOTEBOOKS and NOTEBOOKS[0].name == "00_start_here.ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs_or_widget_state(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    for index, cell in enumerate(notebook["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{path.name} cell {index} has outputs"
+    assert "widgets" not in notebook["metadata"], f"{path.name} holds saved widget state"
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_title_matches_its_file_name(path):
+    first = nbformat.read(path, as_version=4).cells[0]
+    number, _, _ = path.stem.partition("_")
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {number} · ")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_executes_on_a_fresh_kernel(path, tmp_path, monkeypatch):
+    # Matplotlib and IPython keep caches in the home folder; keep the run self-contained.
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "matplotlib"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=TIMEOUT_PER_CELL, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
+    errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.output_type == "error"]
+    assert not errors

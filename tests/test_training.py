@@ -1,0 +1,77 @@
+"""Training on the shipped digits: it learns, it is reproducible, it stops loudly on NaN, it reuses checkpoints."""
+
+import pytest
+import torch
+
+from vae_helpers import checkpoints, data
+from vae_helpers.models import MLPVAE
+from vae_helpers.training import evaluate_elbo, fit, load_or_train
+
+SMALL = {"latent_dim": 8, "hidden_dims": (128,)}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    train = data.load_digits(split="train", limit=1000).images
+    test = data.load_digits(split="test", binarized=True, limit=300).images
+    return train, test
+
+
+def test_a_short_run_improves_the_held_out_elbo_by_a_clear_margin(digits):
+    train, test = digits
+    model = MLPVAE(**SMALL)
+    before = evaluate_elbo(model, test)["elbo"]  # about -544 nats: every pixel a coin flip
+    history = fit(model, train, test, num_epochs=4, progress=False, device="cpu")
+    assert len(history.epoch) == 4 and len(history.test_elbo) == 4
+    assert history.test_elbo[-1] > before + 200, (before, history.test_elbo)
+    assert history.test_elbo[-1] > history.test_elbo[0]
+    for epoch in range(4):  # the recorded ELBO is reconstruction minus KL
+        assert history.test_elbo[epoch] == pytest.approx(history.test_reconstruction[epoch] - history.test_kl[epoch])
+
+
+def test_the_same_seed_gives_the_same_history(digits):
+    train, test = digits
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = MLPVAE(**SMALL)
+        runs.append(fit(model, train[:256], test[:64], num_epochs=2, seed=3, progress=False, device="cpu"))
+    assert runs[0].test_elbo == runs[1].test_elbo and runs[0].train_kl == runs[1].train_kl
+
+
+def test_a_nan_loss_stops_training_with_the_place_it_happened():
+    images = torch.rand(64, 1, 28, 28)
+    images[5, 0, 3, 3] = float("nan")
+    with pytest.raises(FloatingPointError, match="loss became nan at epoch 1, batch 1: lower the learning rate"):
+        fit(MLPVAE(**SMALL), images, num_epochs=1, binarize=False, progress=False, device="cpu")
+
+
+def test_an_unavailable_device_is_refused_clearly():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="device 'cuda' is not available on this machine"):
+        fit(MLPVAE(**SMALL), torch.rand(8, 1, 28, 28), num_epochs=1, progress=False, device="cuda")
+
+
+def test_load_or_train_trains_once_then_loads_and_retrains_when_settings_change(digits, tmp_path, capsys):
+    train, test = digits[0][:256], digits[1][:64]
+    path = tmp_path / "small"
+    first = MLPVAE(**SMALL)
+    history = load_or_train(first, path, train, test, num_epochs=2, progress=False)
+    assert checkpoints.read_record(path)["training"]["num_epochs"] == 2
+
+    second = MLPVAE(**SMALL)
+    loaded_history = load_or_train(second, path, train, test, num_epochs=2, progress=False)
+    assert "Loaded" in capsys.readouterr().out
+    assert loaded_history.test_elbo == history.test_elbo
+    for name, tensor in first.state_dict().items():
+        torch.testing.assert_close(second.state_dict()[name], tensor)
+
+    load_or_train(MLPVAE(**SMALL), path, train, test, num_epochs=3, progress=False)
+    assert "training anew: training: saved" in capsys.readouterr().out
+    assert checkpoints.read_record(path)["epochs"] == 3
+
+
+def test_load_or_train_rejects_unknown_settings(digits, tmp_path):
+    with pytest.raises(TypeError, match="unknown fit settings \\['epochs'\\]"):
+        load_or_train(MLPVAE(**SMALL), tmp_path / "x", *digits, epochs=2)

@@ -1,0 +1,149 @@
+"""Train a VAE by maximising the ELBO, record how it went, and reuse a checkpoint instead of retraining."""
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import trange
+
+from vae_helpers import checkpoints, config
+from vae_helpers.data import TEST_BINARIZATION_SEED, binarize as binarize_images
+from vae_helpers.objectives import elbo
+
+FIT_DEFAULTS = {"num_epochs": 10, "batch_size": 128, "lr": 1e-3, "beta": 1.0, "seed": 0, "binarize": True}
+
+
+@dataclass
+class History:
+    """Per-epoch means in nats per image; the ELBO columns are the true ELBO (beta = 1) whatever beta trained."""
+
+    epoch: list = field(default_factory=list)
+    train_elbo: list = field(default_factory=list)
+    train_reconstruction: list = field(default_factory=list)
+    train_kl: list = field(default_factory=list)
+    test_elbo: list = field(default_factory=list)
+    test_reconstruction: list = field(default_factory=list)
+    test_kl: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+
+    def as_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        return cls(**values)
+
+
+@torch.no_grad()
+def evaluate_elbo(model, images, *, batch_size=500, seed=0):
+    """Mean ELBO terms over `images` (already binary), with a fixed sample so epochs are compared fairly.
+
+    Returns: dict with "elbo", "reconstruction" and "kl" in nats per image.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    sums = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
+    for batch in images.split(batch_size):
+        terms = elbo(model, batch.to(device), generator=generator)
+        sums["elbo"] += terms.total.sum().item()
+        sums["reconstruction"] += terms.reconstruction.sum().item()
+        sums["kl"] += terms.kl.sum().item()
+    return {name: total / len(images) for name, total in sums.items()}
+
+
+def fit(model, train_images, test_images=None, *, num_epochs=10, batch_size=128, lr=1e-3, beta=1.0, seed=0,
+        binarize=True, device=None, progress=True):
+    """Train `model` in place with Adam on the loss -mean(reconstruction - beta * KL); returns a History.
+
+    Args:
+        train_images: (N, 1, 28, 28) grey levels in [0, 1]. With binarize=True each epoch sees a fresh
+            Bernoulli draw of them (dynamic binarization), so the ELBO is a true log-likelihood bound in nats.
+        test_images: (M, 1, 28, 28) images scored after every epoch (binarized once with the fixed test seed).
+        beta: KL weight (1 trains the ELBO itself). seed: controls shuffling, binarization and sampling noise.
+        device: "cpu", "cuda", "mps" or None for the best available.
+    Raises:
+        FloatingPointError if the loss stops being finite (with the epoch and batch where it happened).
+    Introduced in notebooks/05_your_first_vae.ipynb.
+    """
+    device = config.choose_device(device) if not isinstance(device, torch.device) else device
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    generator = torch.Generator(device="cpu").manual_seed(seed)  # shuffling and binarization, same on any device
+    noise = torch.Generator(device=device).manual_seed(seed)  # reparameterization noise
+    if test_images is not None and binarize:
+        test_images = binarize_images(test_images, seed=TEST_BINARIZATION_SEED)
+    history = History()
+    epochs = trange(1, num_epochs + 1, desc=f"training {type(model).__name__}", unit="epoch", disable=not progress)
+    for epoch in epochs:
+        start = time.perf_counter()
+        train_terms = _train_one_epoch(model, optimizer, train_images, batch_size, beta, binarize, generator, noise,
+                                       epoch, lr)
+        history.epoch.append(epoch)
+        history.seconds.append(time.perf_counter() - start)
+        for name, value in train_terms.items():
+            getattr(history, f"train_{name}").append(value)
+        if test_images is not None:
+            for name, value in evaluate_elbo(model, test_images, seed=seed).items():
+                getattr(history, f"test_{name}").append(value)
+        epochs.set_postfix(train_elbo=f"{history.train_elbo[-1]:.1f}",
+                           test_elbo=f"{history.test_elbo[-1]:.1f}" if history.test_elbo else "-")
+    model.eval()
+    return history
+
+
+def _train_one_epoch(model, optimizer, images, batch_size, beta, binarize, generator, noise, epoch, lr):
+    """One pass over shuffled mini-batches; returns the epoch's mean ELBO terms (beta = 1) per image."""
+    model.train()
+    device = next(model.parameters()).device
+    sums = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
+    order = torch.randperm(len(images), generator=generator)
+    for step, index in enumerate(order.split(batch_size), start=1):
+        x = images[index]
+        x = binarize_images(x, generator=generator) if binarize else x
+        terms = elbo(model, x.to(device), beta=beta, generator=noise)
+        loss = -terms.total.mean()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"the loss became {loss.item()} at epoch {epoch}, batch {step}: lower the learning rate "
+                f"(lr={lr}) or check that the images are finite and lie in [0, 1]"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        sums["elbo"] += (terms.reconstruction - terms.kl).sum().item()
+        sums["reconstruction"] += terms.reconstruction.sum().item()
+        sums["kl"] += terms.kl.sum().item()
+    return {name: total / len(images) for name, total in sums.items()}
+
+
+def load_or_train(model, path, train_images, test_images, *, data_name="mnist-5k", progress=True, **fit_settings):
+    """Load checkpoint `path` if it was trained with exactly these settings, otherwise train and save it there.
+
+    "These settings" are the model's class and config, the fit() settings (defaults filled in) and the data
+    (its name and split sizes): change any of them and the model is retrained and the checkpoint rewritten.
+    Returns the History (read from the checkpoint record when loaded). The model is loaded in place.
+    Introduced in notebooks/05_your_first_vae.ipynb.
+    """
+    unknown = set(fit_settings) - set(FIT_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown fit settings {sorted(unknown)}; the settings are {sorted(FIT_DEFAULTS)}")
+    training = {**FIT_DEFAULTS, **fit_settings}
+    data = {"name": data_name, "train_size": len(train_images), "test_size": len(test_images)}
+    weights_path, _ = checkpoints.checkpoint_paths(path)
+    if weights_path.exists():
+        record = checkpoints.read_record(path)
+        wanted = {"model_class": type(model).__name__, "model_config": model.config(), "training": training,
+                  "data": data}
+        differences = {key: (record.get(key), value) for key, value in wanted.items() if record.get(key) != value}
+        if not differences:
+            checkpoints.load_checkpoint(path, model)
+            print(f"Loaded {weights_path} ({record['epochs']} epochs, test ELBO {record['test_elbo']:.2f} nats); "
+                  f"delete it to train again.")
+            return History.from_dict(record["history"])
+        print(f"{Path(weights_path).name} was trained with other settings, so training anew: "
+              + "; ".join(f"{key}: saved {saved}, now {now}" for key, (saved, now) in differences.items()))
+    history = fit(model, train_images, test_images, progress=progress, **training)
+    checkpoints.save_checkpoint(path, model, training=training, data=data, history=history)
+    return history
