@@ -11,13 +11,17 @@ __version__ = "0.1.0"
 SUBMODULES = (
     "checkpoints",
     "config",
+    "conjugate",
     "data",
     "distributions",
     "downloads",
+    "exercises",
+    "explorers",
     "models",
     "objectives",
     "plotting",
     "training",
+    "widgets",
 )
 __all__ = list(SUBMODULES)
 

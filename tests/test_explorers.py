@@ -1,0 +1,38 @@
+"""Drive every widget of the series from Python: each control, moved to its extremes, changes the image and keeps
+every displayed number finite. New explorers are picked up from vae_helpers.explorers automatically."""
+
+import ipywidgets as widgets
+import pytest
+
+from vae_helpers.explorers import all_explorers
+
+EXPLORERS = all_explorers()
+
+
+def extreme_values(control):
+    """The values worth testing for a control: both ends of a slider, every option of a menu, both booleans."""
+    if isinstance(control, (widgets.FloatSlider, widgets.IntSlider)):
+        return [control.max, control.min]
+    if isinstance(control, (widgets.Dropdown, widgets.ToggleButtons, widgets.RadioButtons)):
+        return [option[1] if isinstance(option, tuple) else option for option in control.options][::-1]
+    if isinstance(control, widgets.Checkbox):
+        return [not control.value, control.value]
+    raise TypeError(f"no test values for a {type(control).__name__}")
+
+
+def test_the_series_has_explorers():
+    assert "posterior.posterior" in EXPLORERS
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
+def test_every_control_changes_the_image_and_keeps_numbers_finite(name):
+    live = EXPLORERS[name]()
+    assert live.image.value[:8] == b"\x89PNG\r\n\x1a\n" and live.all_finite()
+    for control_name, control in live.controls.items():
+        for value in extreme_values(control):
+            before = live.image.value
+            if control.value == value:
+                continue
+            control.value = value  # observers run synchronously, as they do when a learner drags the slider
+            assert live.image.value != before, f"{name}: moving {control_name} to {value} did not redraw"
+            assert live.all_finite(), f"{name}: {control_name} = {value} gave {live.readout_values}"

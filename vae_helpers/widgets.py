@@ -1,0 +1,86 @@
+"""Interactive figures that redraw in place: controls -> a plain update function -> one PNG image.
+
+Why not `interact` with plt.show()? It builds a new figure on every slider move (slow), and Colab appends the new
+plot below the old one instead of replacing it. Here the figure is created once, its artists are changed in place,
+and the rendered PNG replaces the value of one ipywidgets.Image. That works the same in JupyterLab, Binder and
+Colab with ipywidgets and matplotlib alone, and the last image is kept in the saved widget state, so a static HTML
+copy of the notebook still shows it.
+"""
+
+import io
+import math
+import time
+
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+
+def new_figure(width=7.0, height=3.0, dpi=80):
+    """A matplotlib Figure that pyplot does not track, so Jupyter never shows a second, static copy of it."""
+    return Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+
+
+def figure_to_png(figure):
+    """Render `figure` to PNG bytes (light compression: the image is sent once and replaced at the next move)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=figure.dpi, pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
+
+
+def format_readout(values):
+    """'name = value' pairs, four significant digits, separated by middle dots."""
+    return " · ".join(f"{name} = {value:.4g}" for name, value in values.items())
+
+
+class LiveFigure:
+    """A figure plus its controls; moving a control calls `update` and replaces the image.
+
+    Args:
+        figure: a Figure from new_figure(), with its artists already drawn.
+        update: update(**values) -> dict of displayed numbers (or None); it must change the figure's artists in
+            place. `values` maps each control's name to its current value.
+        controls: {name: ipywidgets control}; shown above the image in the given order.
+    The numbers returned by the last update are in `.readout_values`; the seconds each update took (callback to
+    new PNG) are in `.update_seconds`, for benchmarks/bench_widgets.py.
+    """
+
+    def __init__(self, figure, update, controls):
+        self.figure, self.update, self.controls = figure, update, dict(controls)
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        self.readout = widgets.HTML()
+        self.readout_values = {}
+        self.update_seconds = []
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.widget = widgets.VBox([widgets.VBox(list(self.controls.values())), self.image, self.readout])
+        self.refresh()
+
+    def values(self):
+        return {name: control.value for name, control in self.controls.items()}
+
+    def refresh(self):
+        """Recompute and redraw for the controls' current values."""
+        start = time.perf_counter()
+        self.readout_values = self.update(**self.values()) or {}
+        self.image.value = figure_to_png(self.figure)
+        # The first render lays the figure out; freezing that layout saves about a third of every later redraw.
+        self.figure.set_layout_engine("none")
+        self.readout.value = format_readout(self.readout_values)
+        self.update_seconds.append(time.perf_counter() - start)
+
+    def all_finite(self):
+        """True when every displayed number is finite (used by the tests at the controls' extremes)."""
+        return all(math.isfinite(value) for value in self.readout_values.values())
+
+    def _on_change(self, change):
+        self.refresh()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def slider(description, min, max, value, step, readout_format=".2f"):
+    """A FloatSlider that updates while dragged, wide enough for its description to be read in full."""
+    return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description,
+                               readout_format=readout_format, continuous_update=True,
+                               style={"description_width": "initial"}, layout=widgets.Layout(width="420px"))
