@@ -20,6 +20,7 @@ SUBMODULES = (
     "models",
     "objectives",
     "plotting",
+    "pretrained",
     "training",
     "widgets",
 )

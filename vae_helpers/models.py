@@ -81,7 +81,7 @@ class VAE(nn.Module):
 class MLPVAE(VAE):
     """A VAE whose encoder and decoder are multilayer perceptrons over the 784 flattened pixels."""
 
-    def __init__(self, latent_dim=2, hidden_dims=(400, 200)):
+    def __init__(self, latent_dim=2, hidden_dims=(256, 128)):
         super().__init__(latent_dim)
         self.hidden_dims = tuple(hidden_dims)
         widths = (NUM_PIXELS, *self.hidden_dims)

@@ -5,21 +5,40 @@ import torch
 from vae_helpers import conjugate
 from vae_helpers.widgets import LiveFigure, new_figure, slider
 
-Z_GRID = torch.linspace(-6.0, 6.0, 601, dtype=torch.float64)
+# Wider than the plot (z in [-6, 6]) so that the numerical evidence stays exact at every slider setting: with the
+# prior width and the noise both at 3, the joint density still has about 3% of its mass outside [-6, 6].
+Z_GRID = torch.linspace(-15.0, 15.0, 1501, dtype=torch.float64)
+Z_SHOWN = (-6.0, 6.0)
+
+
+def trapezoid_log_weights(z):
+    """log of the trapezoid rule's weights on the grid `z` (len(z),): integral f dz ~ sum(exp(log f + log w))."""
+    gaps = z.diff()
+    weights = torch.zeros_like(z)
+    weights[:-1] += gaps / 2
+    weights[1:] += gaps / 2
+    return weights.log()
 
 
 def posterior_curves(x, noise_std, prior_std, z=Z_GRID):
     """Prior p(z), likelihood p(x|z) as a function of z, and posterior p(z|x) on the grid `z`.
 
-    The posterior is prior x likelihood divided by the evidence, which is integrated numerically on the grid:
-    exactly what notebook 01 does by hand before using the closed form.
-    Returns: dict of (len(z),) tensors "prior", "likelihood", "posterior", and the float "evidence" = p(x).
+    The posterior is prior x likelihood divided by the evidence p(x), which is integrated numerically on the grid
+    (eq. 1.2): exactly what notebook 01 does by hand before using the closed form. The sum is taken in log space,
+    so an evidence as small as 1e-300 neither underflows nor loses digits.
+    Args:
+        x: the observed value; noise_std: s in x|z ~ N(z, s^2); prior_std: the prior's width, z ~ N(0, prior_std^2).
+        z: (N,) increasing grid covering the posterior.
+    Returns: dict of (N,) tensors "prior", "likelihood", "posterior", and the floats "evidence" = p(x) and
+        "log_evidence" = log p(x).
+    Introduced in notebooks/01_bayes_rule_and_the_intractable_evidence.ipynb.
     """
-    prior = torch.exp(conjugate.log_prior(z, prior_std))
-    likelihood = torch.exp(conjugate.log_likelihood(x, z, noise_std))
-    evidence = torch.trapezoid(prior * likelihood, z)
-    return {"prior": prior, "likelihood": likelihood, "posterior": prior * likelihood / evidence,
-            "evidence": evidence.item()}
+    log_prior = conjugate.log_prior(z, prior_std)
+    log_likelihood = conjugate.log_likelihood(x, z, noise_std)
+    log_joint = log_prior + log_likelihood
+    log_evidence = torch.logsumexp(log_joint + trapezoid_log_weights(z), dim=0)
+    return {"prior": log_prior.exp(), "likelihood": log_likelihood.exp(), "posterior": (log_joint - log_evidence).exp(),
+            "evidence": log_evidence.exp().item(), "log_evidence": log_evidence.item()}
 
 
 def posterior_explorer(x=1.5, noise_std=0.8, prior_std=1.0):
@@ -30,8 +49,9 @@ def posterior_explorer(x=1.5, noise_std=0.8, prior_std=1.0):
               "posterior": ("posterior p(z|x)", "tab:green", "-")}
     lines = {key: ax.plot(Z_GRID, torch.zeros_like(Z_GRID), color=color, linestyle=style, lw=2, label=label)[0]
              for key, (label, color, style) in styles.items()}
-    observed = ax.axvline(x, color="grey", lw=1)
-    ax.set(xlim=(Z_GRID[0].item(), Z_GRID[-1].item()), xlabel="z", ylabel="density")
+    observed = ax.axvline(x, color="grey", lw=1, label="observed x")
+    title = ax.set_title(" ", fontsize="medium")
+    ax.set(xlim=Z_SHOWN, xlabel="z", ylabel="density")
     ax.legend(loc="upper left", fontsize="small")
 
     def update(x, noise_std, prior_std):
@@ -41,7 +61,9 @@ def posterior_explorer(x=1.5, noise_std=0.8, prior_std=1.0):
         observed.set_xdata([x, x])
         ax.set_ylim(0, 1.1 * max(curves[key].max().item() for key in lines))
         mean, std = conjugate.posterior(x, prior_std, noise_std)
-        return {"p(x)": curves["evidence"], "posterior mean": mean.item(), "posterior std": std.item()}
+        title.set_text(f"p(x) = {curves['evidence']:.4g}   posterior N({mean.item():.2f}, {std.item():.2f}²)")
+        return {"p(x)": curves["evidence"], "log p(x)": curves["log_evidence"], "posterior mean": mean.item(),
+                "posterior std": std.item()}
 
     controls = {
         "x": slider("observed x", -4.0, 4.0, x, 0.1),

@@ -1,0 +1,176 @@
+"""Notebooks 01 and 02: the plain functions behind their widgets against closed forms and torch.distributions, and
+every exercise check on a right answer, on each typical mistake (with its hint) and on an answer left as None."""
+
+import math
+
+import pytest
+import torch
+from torch.distributions import Categorical, MixtureSameFamily, Normal, kl_divergence
+
+from vae_helpers import conjugate
+from vae_helpers.exercises import bayes as bayes_checks
+from vae_helpers.exercises import kl as kl_checks
+from vae_helpers.explorers import kl as kl_explorer
+from vae_helpers.explorers import posterior as posterior_explorer
+
+DOUBLE = torch.float64
+
+
+# ---- vae_helpers.explorers.posterior ------------------------------------------------------------------------------
+
+def test_trapezoid_log_weights_reproduce_torch_trapezoid_on_an_uneven_grid():
+    z = torch.tensor([-1.0, -0.2, 0.5, 0.6, 2.0], dtype=DOUBLE)
+    f = torch.exp(-z**2) + 0.1
+    integral = torch.logsumexp(f.log() + posterior_explorer.trapezoid_log_weights(z), 0).exp()
+    torch.testing.assert_close(integral, torch.trapezoid(f, z))
+
+
+@pytest.mark.parametrize("x, noise_std, prior_std", [(1.5, 0.8, 1.0), (-4.0, 0.1, 0.2), (4.0, 3.0, 3.0),
+                                                     (0.0, 3.0, 0.2), (-4.0, 0.1, 3.0)])
+def test_posterior_curves_match_the_closed_forms_at_every_slider_extreme(x, noise_std, prior_std):
+    z = posterior_explorer.Z_GRID
+    curves = posterior_explorer.posterior_curves(x, noise_std, prior_std)
+    exact_log_evidence = conjugate.log_evidence(x, prior_std, noise_std).item()
+    assert curves["log_evidence"] == pytest.approx(exact_log_evidence, abs=1e-9)
+    assert curves["evidence"] == pytest.approx(math.exp(exact_log_evidence), rel=1e-9)
+    mean, std = conjugate.posterior(x, prior_std, noise_std)
+    exact_posterior = Normal(mean, std).log_prob(z).exp()
+    torch.testing.assert_close(curves["posterior"], exact_posterior, atol=1e-8 * exact_posterior.max().item(), rtol=0)
+    torch.testing.assert_close(curves["prior"], Normal(0.0, prior_std).log_prob(z).exp())
+    torch.testing.assert_close(curves["likelihood"], Normal(z, noise_std).log_prob(torch.tensor(x, dtype=DOUBLE)).exp())
+
+
+# ---- vae_helpers.explorers.kl -------------------------------------------------------------------------------------
+
+def test_normal_log_prob_and_kl_normal_agree_with_torch_distributions():
+    z = torch.linspace(-5, 5, 11, dtype=DOUBLE)
+    torch.testing.assert_close(kl_explorer.normal_log_prob(z, 0.7, 1.3), Normal(0.7, 1.3).log_prob(z))
+    for args in [(0.0, 1.0, 1.0, 0.5), (1.0, 0.5, 0.0, 1.0), (-3.0, 0.2, 3.0, 3.0), (2.0, 1.5, 2.0, 1.5)]:
+        expected = kl_divergence(Normal(*torch.tensor(args[:2], dtype=DOUBLE)), Normal(*torch.tensor(args[2:], dtype=DOUBLE)))
+        assert kl_explorer.kl_normal(*args) == pytest.approx(expected.item(), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("args", [(0.0, 1.0, 1.0, 0.5), (-1.0, 0.3, 2.0, 2.5), (3.0, 3.0, -3.0, 1.0)])
+def test_gaussian_kl_curves_integrands_integrate_to_both_closed_form_kls(args):
+    curves = kl_explorer.gaussian_kl_curves(*args)
+    z = kl_explorer.Z_GRID
+    assert torch.trapezoid(curves["integrand_pq"], z).item() == pytest.approx(curves["kl_pq"], rel=1e-6)
+    assert torch.trapezoid(curves["integrand_qp"], z).item() == pytest.approx(curves["kl_qp"], rel=1e-6)
+    assert curves["kl_pq"] != pytest.approx(curves["kl_qp"], rel=1e-3)  # the two directions differ here
+    assert torch.trapezoid(curves["p"], z).item() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_mixture_log_prob_is_torchs_two_component_mixture():
+    z = torch.linspace(-8, 8, 41, dtype=DOUBLE)
+    mixture = MixtureSameFamily(Categorical(torch.tensor([0.5, 0.5], dtype=DOUBLE)),
+                                Normal(torch.tensor([-1.5, 1.5], dtype=DOUBLE), torch.tensor([0.6, 0.6], dtype=DOUBLE)))
+    torch.testing.assert_close(kl_explorer.mixture_log_prob(z, 3.0), mixture.log_prob(z))
+
+
+def test_mixture_fit_curves_reduce_to_the_gaussian_closed_form_when_the_peaks_merge():
+    # With separation 0 both peaks coincide: p = N(0, 0.6^2), whose KLs to q have the closed form (2.3).
+    curves = kl_explorer.mixture_fit_curves(0.8, 1.7, 0.0)
+    std = kl_explorer.MIXTURE_STD
+    assert curves["kl_pq"] == pytest.approx(kl_explorer.kl_normal(0.0, std, 0.8, 1.7), rel=1e-8)
+    assert curves["kl_qp"] == pytest.approx(kl_explorer.kl_normal(0.8, 1.7, 0.0, std), rel=1e-8)
+
+
+def test_mixture_fit_curves_forward_kl_matches_a_monte_carlo_estimate_from_samples_of_p():
+    separation, mean_q, std_q = 4.0, 0.5, 1.2
+    mixture = MixtureSameFamily(Categorical(torch.tensor([0.5, 0.5], dtype=DOUBLE)),
+                                Normal(torch.tensor([-2.0, 2.0], dtype=DOUBLE), torch.tensor([0.6, 0.6], dtype=DOUBLE)))
+    z = mixture.sample((200_000,))
+    terms = mixture.log_prob(z) - Normal(mean_q, std_q).log_prob(z)
+    standard_error = terms.std().item() / math.sqrt(len(terms))
+    curves = kl_explorer.mixture_fit_curves(mean_q, std_q, separation)
+    assert abs(curves["kl_pq"] - terms.mean().item()) < 4 * standard_error
+    assert curves["kl_pq"] > 0 and curves["kl_qp"] > 0
+
+
+# ---- exercise checks ----------------------------------------------------------------------------------------------
+
+def verdict(capsys, check, *answer):
+    result = check(*answer)
+    return result, capsys.readouterr().out
+
+
+def test_check_posterior_mean_and_std(capsys):
+    assert verdict(capsys, bayes_checks.check_posterior_mean_and_std, 1.6, 0.4472)[0] is True
+    assert verdict(capsys, bayes_checks.check_posterior_mean_and_std, torch.tensor(1.6), torch.tensor(0.2).sqrt())[0]
+    cases = [((2.0, 0.4472), "observed x itself"), ((0.4, 0.4472), "weights are swapped"),
+             ((1.6, 0.2), "posterior variance"), ((1.6, 0.5), "likelihood's width"),
+             ((1.6, math.sqrt(1.25)), "evidence p(x)"), ((1.2, 0.4472), "The mean is off"),
+             ((1.6, 0.3), "The std is off")]
+    for answer, hint in cases:
+        result, out = verdict(capsys, bayes_checks.check_posterior_mean_and_std, *answer)
+        assert result is False and hint in out, (answer, out)
+    result, out = verdict(capsys, bayes_checks.check_posterior_mean_and_std, None, 0.4472)
+    assert result is False and "Replace both Nones" in out
+    result, out = verdict(capsys, bayes_checks.check_posterior_mean_and_std, "1.6", [1, 2])
+    assert result is False and "single numbers" in out
+
+
+def test_check_log_evidence(capsys):
+    right = -0.5 * (math.log(2 * math.pi * 1.25) + 4 / 1.25)
+    assert verdict(capsys, bayes_checks.check_log_evidence, right)[0] is True
+    cases = [(math.exp(right), "p(x) itself"), (-right, "sign is flipped"),
+             (-0.5 * (math.log(2 * math.pi * 0.25) + 4 / 0.25), "noise variance s^2 alone"),
+             (-0.5 * (math.log(2 * math.pi) + 4), "prior's variance alone"),
+             (-0.5 * (math.log(2 * math.pi * 2.25) + 4 / 2.25), "Variances add"), (-1.0, "Not this value")]
+    for answer, hint in cases:
+        result, out = verdict(capsys, bayes_checks.check_log_evidence, answer)
+        assert result is False and hint in out, (answer, out)
+    result, out = verdict(capsys, bayes_checks.check_log_evidence, None)
+    assert result is False and "Replace None" in out
+
+
+def test_check_grid_evaluations(capsys):
+    assert verdict(capsys, bayes_checks.check_grid_evaluations, 30**16)[0] is True
+    for answer, hint in [(30 * 16, "counts multiply"), (16**30, "swapped"), (30**15, "n^d points")]:
+        result, out = verdict(capsys, bayes_checks.check_grid_evaluations, answer)
+        assert result is False and hint in out, (answer, out)
+    result, out = verdict(capsys, bayes_checks.check_grid_evaluations, None)
+    assert result is False and "Replace None" in out
+
+
+def test_check_discrete_kl(capsys):
+    p, q = torch.tensor(kl_checks.P), torch.tensor(kl_checks.Q)
+    right = kl_divergence(Categorical(probs=p), Categorical(probs=q))
+    assert verdict(capsys, kl_checks.check_discrete_kl, right)[0] is True
+    reverse = kl_divergence(Categorical(probs=q), Categorical(probs=p)).item()
+    cases = [(reverse, "That is KL(q || p)"), (right.item() / math.log(2), "in bits"), (-right.item(), "sign"),
+             (torch.log(p / q).sum().item(), "weighted by p_i"), (1.0, "Not this value")]
+    for answer, hint in cases:
+        result, out = verdict(capsys, kl_checks.check_discrete_kl, answer)
+        assert result is False and hint in out, (answer, out)
+    result, out = verdict(capsys, kl_checks.check_discrete_kl, None)
+    assert result is False and "Replace None" in out
+
+
+def test_check_gaussian_kl_to_prior(capsys):
+    mu, logvar = torch.tensor(kl_checks.MU), torch.tensor(kl_checks.LOGVAR)
+    q = Normal(mu, torch.exp(0.5 * logvar))
+    per_dim = kl_divergence(q, Normal(torch.zeros(3), torch.ones(3)))
+    assert verdict(capsys, kl_checks.check_gaussian_kl_to_prior, per_dim.sum())[0] is True
+    as_log_sigma = kl_divergence(Normal(mu, torch.exp(logvar)), Normal(0.0, 1.0)).sum().item()
+    no_mean = kl_divergence(Normal(torch.zeros(3), torch.exp(0.5 * logvar)), Normal(0.0, 1.0)).sum().item()
+    cases = [(per_dim, "per-dimension terms"), (as_log_sigma, "treated logvar as log sigma"),
+             (-per_dim.sum().item(), "sign is flipped"), (2 * per_dim.sum().item(), "1/2 is missing"),
+             (no_mean, "mu^2 term is missing"), (0.1, "Not this value"), ([1.0, 2.0], "single number")]
+    for answer, hint in cases:
+        result, out = verdict(capsys, kl_checks.check_gaussian_kl_to_prior, answer)
+        assert result is False and hint in out, (answer, out)
+    result, out = verdict(capsys, kl_checks.check_gaussian_kl_to_prior, None)
+    assert result is False and "Replace None" in out
+
+
+def test_check_direction_of_vi(capsys):
+    for answer in ["KL(q||p)", "kl(q || p)", "reverse", "KL(q‖p)"]:
+        assert verdict(capsys, kl_checks.check_direction_of_vi, answer)[0] is True
+    for answer in ["KL(p||q)", "forward"]:
+        result, out = verdict(capsys, kl_checks.check_direction_of_vi, answer)
+        assert result is False and "expectation under the posterior" in out
+    result, out = verdict(capsys, kl_checks.check_direction_of_vi, "both")
+    assert result is False and "Could not read" in out
+    result, out = verdict(capsys, kl_checks.check_direction_of_vi, None)
+    assert result is False and "Replace None" in out

@@ -1,0 +1,131 @@
+"""Notebook 02's explorers: KL in both directions between two Gaussians, and a Gaussian q against a two-peaked p."""
+
+import math
+
+import torch
+
+from vae_helpers.distributions import gaussian_kl
+from vae_helpers.widgets import LiveFigure, new_figure, slider
+
+LOG_2PI = math.log(2 * math.pi)
+# Wide enough that every density the sliders allow has negligible mass outside it (the plots show [-8, 8]).
+Z_GRID = torch.linspace(-20.0, 20.0, 2001, dtype=torch.float64)
+Z_SHOWN = (-8.0, 8.0)
+MIXTURE_STD = 0.6  # width of each peak of the two-peaked p
+
+
+def normal_log_prob(z, mean, std):
+    """log N(z; mean, std^2), elementwise, in float64."""
+    z, mean, std = (torch.as_tensor(value, dtype=torch.float64) for value in (z, mean, std))
+    return -0.5 * (LOG_2PI + 2 * torch.log(std) + ((z - mean) / std) ** 2)
+
+
+def kl_normal(mean_a, std_a, mean_b, std_b):
+    """KL(N(mean_a, std_a^2) || N(mean_b, std_b^2)) in nats, closed form (notebook 02, eq. 2.3), as a float."""
+    as_logvar = lambda std: 2 * torch.log(torch.as_tensor(std, dtype=torch.float64)).reshape(1)  # noqa: E731
+    as_mean = lambda mean: torch.as_tensor(mean, dtype=torch.float64).reshape(1)  # noqa: E731
+    return gaussian_kl(as_mean(mean_a), as_logvar(std_a), as_mean(mean_b), as_logvar(std_b)).item()
+
+
+def gaussian_kl_curves(mean_p, std_p, mean_q, std_q, z=Z_GRID):
+    """Densities of p = N(mean_p, std_p^2) and q = N(mean_q, std_q^2) on `z`, the integrands of both KLs, both KLs.
+
+    Returns: dict of (N,) tensors "p", "q", "integrand_pq" = p log(p/q) (its integral is KL(p||q)) and
+        "integrand_qp" = q log(q/p), and the floats "kl_pq" = KL(p||q) and "kl_qp" = KL(q||p), in closed form.
+    Introduced in notebooks/02_kl_divergence.ipynb.
+    """
+    log_p, log_q = normal_log_prob(z, mean_p, std_p), normal_log_prob(z, mean_q, std_q)
+    p, q = log_p.exp(), log_q.exp()
+    return {"p": p, "q": q, "integrand_pq": p * (log_p - log_q), "integrand_qp": q * (log_q - log_p),
+            "kl_pq": kl_normal(mean_p, std_p, mean_q, std_q), "kl_qp": kl_normal(mean_q, std_q, mean_p, std_p)}
+
+
+def gaussian_kl_explorer(mean_p=0.0, std_p=1.0, mean_q=1.0, std_q=0.5):
+    """Sliders for two Gaussians p and q; their densities, the integrands of KL(p||q) and KL(q||p), both KLs live."""
+    figure = new_figure(8, 3.2)
+    ax_density, ax_integrand = figure.subplots(1, 2)
+    zeros = torch.zeros_like(Z_GRID)
+    line_p = ax_density.plot(Z_GRID, zeros, color="tab:blue", lw=2, label="p")[0]
+    line_q = ax_density.plot(Z_GRID, zeros, color="tab:orange", lw=2, ls="--", label="q")[0]
+    line_pq = ax_integrand.plot(Z_GRID, zeros, color="tab:blue", lw=2, label="p log(p/q)")[0]
+    line_qp = ax_integrand.plot(Z_GRID, zeros, color="tab:orange", lw=2, ls="--", label="q log(q/p)")[0]
+    ax_integrand.axhline(0, color="grey", lw=0.5)
+    ax_density.set(xlim=Z_SHOWN, xlabel="z", ylabel="density", title="the two densities")
+    ax_integrand.set(xlim=Z_SHOWN, xlabel="z", ylabel="integrand (nats per unit of z)")
+    ax_density.legend(loc="upper left", fontsize="small")
+    ax_integrand.legend(loc="upper left", fontsize="small")
+    title = ax_integrand.set_title(" \n ", fontsize="medium")
+
+    def update(mean_p, std_p, mean_q, std_q):
+        curves = gaussian_kl_curves(mean_p, std_p, mean_q, std_q)
+        for line, key in ((line_p, "p"), (line_q, "q"), (line_pq, "integrand_pq"), (line_qp, "integrand_qp")):
+            line.set_ydata(curves[key])
+        # Head room above the curves keeps the legends clear of them.
+        ax_density.set_ylim(0, 1.35 * max(curves["p"].max().item(), curves["q"].max().item()))
+        shown = (Z_GRID >= Z_SHOWN[0]) & (Z_GRID <= Z_SHOWN[1])
+        integrands = torch.cat([curves["integrand_pq"][shown], curves["integrand_qp"][shown]])
+        low, high = min(integrands.min().item(), 0.0), max(integrands.max().item(), 0.1)
+        ax_integrand.set_ylim(low - 0.05 * (high - low), high + 0.45 * (high - low))
+        title.set_text(f"area under blue: KL(p||q) = {curves['kl_pq']:.3g}\n"
+                       f"area under orange: KL(q||p) = {curves['kl_qp']:.3g}")
+        return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
+
+    controls = {
+        "mean_p": slider("mean of p", -3.0, 3.0, mean_p, 0.1),
+        "std_p": slider("std of p", 0.2, 3.0, std_p, 0.05),
+        "mean_q": slider("mean of q", -3.0, 3.0, mean_q, 0.1),
+        "std_q": slider("std of q", 0.2, 3.0, std_q, 0.05),
+    }
+    return LiveFigure(figure, update, controls)
+
+
+def mixture_log_prob(z, separation, std=MIXTURE_STD):
+    """log p(z) of the two-peaked p = 1/2 N(-separation/2, std^2) + 1/2 N(separation/2, std^2), elementwise."""
+    peaks = torch.stack([normal_log_prob(z, -separation / 2, std), normal_log_prob(z, separation / 2, std)])
+    return torch.logsumexp(peaks, dim=0) - math.log(2)
+
+
+def mixture_fit_curves(mean_q, std_q, separation, z=Z_GRID):
+    """Densities of the two-peaked p and of q = N(mean_q, std_q^2) on `z`, and both KLs by the trapezoid rule.
+
+    Returns: dict of (N,) tensors "p", "q", and the floats "kl_pq" = KL(p||q) (forward: what moment matching
+        minimises) and "kl_qp" = KL(q||p) (reverse: what variational inference minimises).
+    Introduced in notebooks/02_kl_divergence.ipynb.
+    """
+    log_p, log_q = mixture_log_prob(z, separation), normal_log_prob(z, mean_q, std_q)
+    p, q = log_p.exp(), log_q.exp()
+    return {"p": p, "q": q, "kl_pq": torch.trapezoid(p * (log_p - log_q), z).item(),
+            "kl_qp": torch.trapezoid(q * (log_q - log_p), z).item()}
+
+
+def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
+    """Sliders for q's mean and width and for the distance between p's peaks; both KLs live. Find each minimum."""
+    figure = new_figure(7, 3)
+    ax = figure.add_subplot()
+    zeros = torch.zeros_like(Z_GRID)
+    # fill_between gives a FillBetweenPolyCollection: its set_data reshapes the area in place.
+    fill = ax.fill_between(Z_GRID, zeros, zeros, color="tab:blue", alpha=0.3, label="p (two peaks)")
+    line_p = ax.plot(Z_GRID, zeros, color="tab:blue", lw=2)[0]
+    line_q = ax.plot(Z_GRID, zeros, color="tab:orange", lw=2, ls="--", label="q = N(mean, std²)")[0]
+    ax.set(xlim=Z_SHOWN, xlabel="z", ylabel="density")
+    ax.legend(loc="upper left", fontsize="small")
+    title = ax.set_title(" ", fontsize="medium")
+
+    def update(mean_q, std_q, separation):
+        curves = mixture_fit_curves(mean_q, std_q, separation)
+        line_p.set_ydata(curves["p"])
+        line_q.set_ydata(curves["q"])
+        fill.set_data(Z_GRID, zeros, curves["p"])
+        ax.set_ylim(0, 1.1 * max(curves["p"].max().item(), curves["q"].max().item()))
+        title.set_text(f"forward KL(p||q) = {curves['kl_pq']:.3f}   reverse KL(q||p) = {curves['kl_qp']:.3f}")
+        return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
+
+    controls = {
+        "mean_q": slider("mean of q", -4.0, 4.0, mean_q, 0.05),
+        "std_q": slider("std of q", 0.2, 4.0, std_q, 0.05),
+        "separation": slider("distance between p's peaks", 0.0, 6.0, separation, 0.1),
+    }
+    return LiveFigure(figure, update, controls)
+
+
+EXPLORERS = {"gaussian_kl": gaussian_kl_explorer, "mixture_fit": mixture_fit_explorer}
