@@ -3,8 +3,10 @@
     make bench        (or: .venv/bin/python benchmarks/bench_training.py [--epochs 3])
 
 Seconds per epoch are the median over `--epochs` timed epochs after one warm-up epoch, on the 4,000 training
-digits with batch size 128 and the default torch thread count. Peak memory is the largest resident set size of
-this process (training all models in turn), as reported by the operating system.
+digits with batch size 128 and the default torch thread count. Then the full recipes that notebooks 05 and 06
+train when TRAIN_FROM_SCRATCH is on (vae_helpers.pretrained, 100 epochs each, with a test evaluation per epoch) are
+timed end to end (skip them with --no-recipes). Peak memory is the largest resident set size of this process
+(training all models in turn), as reported by the operating system.
 """
 
 import argparse
@@ -26,6 +28,7 @@ MODELS = {
     "MLPVAE(latent_dim=20)": lambda: vh.models.MLPVAE(latent_dim=20),
     "ConvVAE(latent_dim=16)": lambda: vh.models.ConvVAE(latent_dim=16),
 }
+RECIPES = {"05: mlp_vae_2d": "mlp_vae_2d", "06: conv_vae_16d": "conv_vae_16d"}
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
@@ -57,6 +60,7 @@ def cpu_name():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per model (median reported)")
+    parser.add_argument("--no-recipes", action="store_true", help="skip timing the full 05/06 training runs")
     args = parser.parse_args()
     images = vh.data.load_digits(split="train").images
     rows = []
@@ -64,6 +68,13 @@ def main():
         seconds, parameters = seconds_per_epoch(make_model, images, args.epochs)
         rows.append((name, parameters, seconds, len(images) / seconds))
         print(f"{name:24s} {parameters:>9,} parameters  {seconds:6.2f} s/epoch  {len(images) / seconds:8.0f} images/s")
+    recipe_rows = []
+    for label, name in ({} if args.no_recipes else RECIPES).items():
+        start = time.perf_counter()
+        _, history, settings = vh.pretrained.train(name, progress=False)
+        seconds = time.perf_counter() - start
+        recipe_rows.append((label, settings["num_epochs"], seconds, history.test_elbo[-1]))
+        print(f"{label:24s} {settings['num_epochs']} epochs in {seconds:5.1f} s, test ELBO {history.test_elbo[-1]:.2f}")
     peak = peak_rss_mb()
     print(f"peak memory (RSS) of this process: {peak:.0f} MB")
     machine = f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} using {torch.get_num_threads()} threads"
@@ -77,7 +88,13 @@ def main():
         "|---|---:|---:|---:|",
         *[f"| `{name}` | {parameters:,} | {seconds:.2f} | {rate:,.0f} |" for name, parameters, seconds, rate in rows],
         "",
-        f"Peak memory (resident set size) of the process that trained all three: **{peak:.0f} MB**.",
+        *(["Full training runs of the shipped recipes (what `TRAIN_FROM_SCRATCH = True` costs in notebooks 05 and 06):",
+           "",
+           "| notebook: recipe | epochs | seconds | test ELBO (nats) |",
+           "|---|---:|---:|---:|",
+           *[f"| {label} | {epochs} | {seconds:.1f} | {elbo:.2f} |" for label, epochs, seconds, elbo in recipe_rows],
+           ""] if recipe_rows else []),
+        f"Peak memory (resident set size) of the process that trained all of them: **{peak:.0f} MB**.",
         "",
     ]
     RESULTS.write_text("\n".join(lines))

@@ -36,3 +36,32 @@ def test_every_control_changes_the_image_and_keeps_numbers_finite(name):
             control.value = value  # observers run synchronously, as they do when a learner drags the slider
             assert live.image.value != before, f"{name}: moving {control_name} to {value} did not redraw"
             assert live.all_finite(), f"{name}: {control_name} = {value} gave {live.readout_values}"
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
+def test_every_button_redraws(name):
+    live = EXPLORERS[name]()
+    for label, button in live.buttons.items():
+        before = live.image.value
+        button.click()
+        assert live.image.value != before, f"{name}: clicking {label!r} did not redraw"
+        assert live.all_finite()
+
+
+def test_a_button_runs_its_action_then_redraws():
+    from vae_helpers.widgets import LiveFigure, new_figure
+
+    figure = new_figure(2, 2)
+    ax = figure.add_subplot()
+    line = ax.plot([0, 1], [0, 0])[0]
+    state = {"height": 0}
+
+    def update():
+        line.set_ydata([0, state["height"]])
+        ax.set_ylim(-1, 10)
+        return {"height": state["height"]}
+
+    live = LiveFigure(figure, update, controls={}, actions={"raise": lambda: state.update(height=state["height"] + 1)})
+    first = live.image.value
+    live.buttons["raise"].click()
+    assert live.readout_values == {"height": 1} and live.image.value != first

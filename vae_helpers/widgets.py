@@ -40,19 +40,25 @@ class LiveFigure:
         update: update(**values) -> dict of displayed numbers (or None); it must change the figure's artists in
             place. `values` maps each control's name to its current value.
         controls: {name: ipywidgets control}; shown above the image in the given order.
+        actions: {button label: callback()}; a click runs the callback (e.g. draw a new random seed), then redraws.
     The numbers returned by the last update are in `.readout_values`; the seconds each update took (callback to
     new PNG) are in `.update_seconds`, for benchmarks/bench_widgets.py.
     """
 
-    def __init__(self, figure, update, controls):
+    def __init__(self, figure, update, controls, actions=None):
         self.figure, self.update, self.controls = figure, update, dict(controls)
+        self.buttons = {}
+        for label, callback in (actions or {}).items():
+            self.buttons[label] = widgets.Button(description=label)
+            self.buttons[label].on_click(lambda _button, callback=callback: (callback(), self.refresh()))
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
         self.readout = widgets.HTML()
         self.readout_values = {}
         self.update_seconds = []
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
-        self.widget = widgets.VBox([widgets.VBox(list(self.controls.values())), self.image, self.readout])
+        inputs = [*self.controls.values(), *([widgets.HBox(list(self.buttons.values()))] if self.buttons else [])]
+        self.widget = widgets.VBox([widgets.VBox(inputs), self.image, self.readout])
         self.refresh()
 
     def values(self):
