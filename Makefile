@@ -9,7 +9,7 @@ TORCH_INDEX ?=
 LAB_PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test bench clean-venv
+.PHONY: lab test bench html browser-deps clean-venv
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,20 @@ $(BIN)/.installed: pyproject.toml
 lab: $(BIN)/.installed
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(BIN)/.installed
+# The browser tests drive JupyterLab in Debian's chromium (never a downloaded browser). Installed here when we
+# are root; otherwise the browser tests are skipped with a message (in CI they fail instead).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found: browser tests will be skipped (install Debian's chromium package)"; fi; }
+
+test: $(BIN)/.installed browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every notebook executed and rendered to build/html/ (git-ignored), for reading without a kernel.
+html: $(BIN)/.installed
+	$(BIN)/python -m vae_helpers.render
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_training.py

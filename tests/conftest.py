@@ -12,3 +12,12 @@ settings.load_profile("deterministic")
 def _seeded_torch():
     """Every test starts from the same global torch seed, whatever ran before it."""
     torch.manual_seed(0)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the browser tests left their screenshots, so a person can look at them."""
+    from vae_helpers.config import REPO_ROOT
+
+    folder = REPO_ROOT / "build" / "browser-screenshots"
+    if folder.is_dir() and any(folder.iterdir()):
+        terminalreporter.write_line(f"browser screenshots: {folder}")

@@ -57,7 +57,7 @@ def test_gaussian_kl_curves_integrands_integrate_to_both_closed_form_kls(args):
     assert torch.trapezoid(curves["integrand_pq"], z).item() == pytest.approx(curves["kl_pq"], rel=1e-6)
     assert torch.trapezoid(curves["integrand_qp"], z).item() == pytest.approx(curves["kl_qp"], rel=1e-6)
     assert curves["kl_pq"] != pytest.approx(curves["kl_qp"], rel=1e-3)  # the two directions differ here
-    assert torch.trapezoid(curves["p"], z).item() == pytest.approx(1.0, abs=1e-9)
+    assert torch.trapezoid(curves["p"], z).item() == pytest.approx(1.0, abs=1e-7)  # tails beyond +-20 cut off
 
 
 def test_mixture_log_prob_is_torchs_two_component_mixture():

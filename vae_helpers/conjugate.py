@@ -19,7 +19,7 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 def _as_double(*values):
-    return [torch.as_tensor(value).to(torch.float64) for value in values]
+    return [torch.as_tensor(value, dtype=torch.float64) for value in values]
 
 
 def _normal_log_prob(value, mean, std):

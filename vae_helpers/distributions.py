@@ -57,6 +57,7 @@ def bernoulli_log_prob(x, logits):
         logits: (B, ...) decoder outputs, any real numbers.
     Returns:
         (B,) log-likelihood in nats.
+    Introduced in notebooks/00_start_here.ipynb; derived in notebooks/05_your_first_vae.ipynb, eq. (5.4).
     """
     # -BCE-with-logits is x*logits - softplus(logits): exact and stable for logits of any size.
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(-1)

@@ -55,7 +55,7 @@ def load_pretrained(name, checkpoint_dir=None):
     """Load shipped model `name` (SHA-256 checked); returns (model in eval mode, checkpoint record).
 
     Raises CheckpointError if the checkpoint was trained with other settings than the recipe in this file.
-    Introduced in notebooks/06_the_convolutional_vae.ipynb.
+    Introduced in notebooks/05_your_first_vae.ipynb.
     """
     model_class, model_config, settings = recipe_settings(name)
     path = (checkpoint_dir or config.CHECKPOINT_DIR) / name

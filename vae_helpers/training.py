@@ -40,6 +40,7 @@ def evaluate_elbo(model, images, *, batch_size=500, seed=0):
     """Mean ELBO terms over `images` (already binary), with a fixed sample so epochs are compared fairly.
 
     Returns: dict with "elbo", "reconstruction" and "kl" in nats per image.
+    Introduced in notebooks/05_your_first_vae.ipynb.
     """
     model.eval()
     device = next(model.parameters()).device

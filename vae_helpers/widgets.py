@@ -7,6 +7,7 @@ Colab with ipywidgets and matplotlib alone, and the last image is kept in the sa
 copy of the notebook still shows it.
 """
 
+import base64
 import io
 import math
 import time
@@ -41,24 +42,30 @@ class LiveFigure:
             place. `values` maps each control's name to its current value.
         controls: {name: ipywidgets control}; shown above the image in the given order.
         actions: {button label: callback()}; a click runs the callback (e.g. draw a new random seed), then redraws.
+        columns: lay the controls out in this many columns (many sliders stay above the fold).
     The numbers returned by the last update are in `.readout_values`; the seconds each update took (callback to
     new PNG) are in `.update_seconds`, for benchmarks/bench_widgets.py.
     """
 
-    def __init__(self, figure, update, controls, actions=None):
+    def __init__(self, figure, update, controls, actions=None, columns=1):
         self.figure, self.update, self.controls = figure, update, dict(controls)
         self.buttons = {}
         for label, callback in (actions or {}).items():
             self.buttons[label] = widgets.Button(description=label)
             self.buttons[label].on_click(lambda _button, callback=callback: (callback(), self.refresh()))
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        # Natural pixel size: a stretched PNG looks blurred; max_width lets it shrink on a narrow screen.
+        natural_width = f"{round(figure.get_figwidth() * figure.dpi)}px"
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=natural_width, max_width="100%"))
         self.readout = widgets.HTML()
         self.readout_values = {}
         self.update_seconds = []
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
-        inputs = [*self.controls.values(), *([widgets.HBox(list(self.buttons.values()))] if self.buttons else [])]
-        self.widget = widgets.VBox([widgets.VBox(inputs), self.image, self.readout])
+        controls_box = (widgets.GridBox(list(self.controls.values()),
+                                        layout=widgets.Layout(grid_template_columns=f"repeat({columns}, max-content)"))
+                        if columns > 1 else widgets.VBox(list(self.controls.values())))
+        buttons = [widgets.HBox(list(self.buttons.values()))] if self.buttons else []
+        self.widget = widgets.VBox([controls_box, *buttons, self.image, self.readout])
         self.refresh()
 
     def values(self):
@@ -70,7 +77,7 @@ class LiveFigure:
         self.readout_values = self.update(**self.values()) or {}
         self.image.value = figure_to_png(self.figure)
         # The first render lays the figure out; freezing that layout saves about a third of every later redraw.
-        self.figure.set_layout_engine("none")
+        self.figure.set_layout_engine(None)  # "none" would leave a placeholder engine that lays out text on every savefig
         self.readout.value = format_readout(self.readout_values)
         self.update_seconds.append(time.perf_counter() - start)
 
@@ -82,7 +89,17 @@ class LiveFigure:
         self.refresh()
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The live widget, plus its current image and readout as fallbacks.
+
+        JupyterLab, Binder and Colab show the widget; a viewer without a widget manager (a static HTML copy,
+        GitHub's preview) shows the image of the initial state and the readout text instead of an empty box.
+        """
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        settings = " · ".join(f"{control.description or name} = {control.value}"
+                              for name, control in self.controls.items())
+        bundle["text/plain"] = "\n".join(filter(None, [settings, format_readout(self.readout_values)]))
+        return bundle
 
 
 def slider(description, min, max, value, step, readout_format=".2f"):

@@ -50,9 +50,9 @@ def _vae_kl(mu, logvar):
 
 
 def check_gaussian_kl_to_prior(kl):
-    """Exercise 2: KL(N(mu, diag exp(logvar)) || N(0, I)) for mu = (0.5, -1, 0), logvar = (0, -1, 1) (eq. 2.5)."""
+    """Exercise 2: KL(N(mu, diag exp(logvar)) || N(0, I)) for mu = (0.5, -1, 0), logvar = (0, -1, 1) (eq. 2.4)."""
     if kl is None:
-        return exercises.report(False, "Replace None with the KL, one number in nats, from eq. (2.5).")
+        return exercises.report(False, "Replace None with the KL, one number in nats, from eq. (2.4).")
     try:
         values = torch.as_tensor(kl, dtype=torch.float64).flatten()
     except (TypeError, ValueError, RuntimeError):

@@ -3,6 +3,7 @@
 import math
 
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from vae_helpers.distributions import gaussian_kl
 from vae_helpers.widgets import LiveFigure, new_figure, slider
@@ -12,19 +13,37 @@ LOG_2PI = math.log(2 * math.pi)
 Z_GRID = torch.linspace(-20.0, 20.0, 2001, dtype=torch.float64)
 Z_SHOWN = (-8.0, 8.0)
 MIXTURE_STD = 0.6  # width of each peak of the two-peaked p
+# Every second grid point of the shown range is drawn: 401 points are plenty for a smooth curve.
+_SHOWN = torch.nonzero((Z_GRID >= Z_SHOWN[0]) & (Z_GRID <= Z_SHOWN[1])).flatten()[::2]
+
+
+def _shown(values):
+    """The drawn points of a curve on Z_GRID, as NumPy (matplotlib iterates tensors element by element)."""
+    return values[_SHOWN].numpy()
+
+
+
+def _few_ticks(ax):
+    """At most five ticks per axis: tick labels are most of the cost of redrawing a figure."""
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.yaxis.set_major_locator(MaxNLocator(5))
 
 
 def normal_log_prob(z, mean, std):
-    """log N(z; mean, std^2), elementwise, in float64."""
+    """Return log N(z; mean, std^2) elementwise, in float64; arguments are floats or broadcastable tensors."""
     z, mean, std = (torch.as_tensor(value, dtype=torch.float64) for value in (z, mean, std))
     return -0.5 * (LOG_2PI + 2 * torch.log(std) + ((z - mean) / std) ** 2)
 
 
 def kl_normal(mean_a, std_a, mean_b, std_b):
-    """KL(N(mean_a, std_a^2) || N(mean_b, std_b^2)) in nats, closed form (notebook 02, eq. 2.3), as a float."""
-    as_logvar = lambda std: 2 * torch.log(torch.as_tensor(std, dtype=torch.float64)).reshape(1)  # noqa: E731
-    as_mean = lambda mean: torch.as_tensor(mean, dtype=torch.float64).reshape(1)  # noqa: E731
-    return gaussian_kl(as_mean(mean_a), as_logvar(std_a), as_mean(mean_b), as_logvar(std_b)).item()
+    """Return KL(N(mean_a, std_a^2) || N(mean_b, std_b^2)) in nats as a float: eq. (2.3), via gaussian_kl.
+
+    Args: four floats (or one-element tensors), the two means and standard deviations.
+    Introduced in notebooks/02_kl_divergence.ipynb.
+    """
+    mean_a, std_a, mean_b, std_b = (torch.as_tensor(v, dtype=torch.float64).reshape(1)
+                                    for v in (mean_a, std_a, mean_b, std_b))
+    return gaussian_kl(mean_a, 2 * torch.log(std_a), mean_b, 2 * torch.log(std_b)).item()
 
 
 def gaussian_kl_curves(mean_p, std_p, mean_q, std_q, z=Z_GRID):
@@ -44,30 +63,31 @@ def gaussian_kl_explorer(mean_p=0.0, std_p=1.0, mean_q=1.0, std_q=0.5):
     """Sliders for two Gaussians p and q; their densities, the integrands of KL(p||q) and KL(q||p), both KLs live."""
     figure = new_figure(8, 3.2)
     ax_density, ax_integrand = figure.subplots(1, 2)
-    zeros = torch.zeros_like(Z_GRID)
-    line_p = ax_density.plot(Z_GRID, zeros, color="tab:blue", lw=2, label="p")[0]
-    line_q = ax_density.plot(Z_GRID, zeros, color="tab:orange", lw=2, ls="--", label="q")[0]
-    line_pq = ax_integrand.plot(Z_GRID, zeros, color="tab:blue", lw=2, label="p log(p/q)")[0]
-    line_qp = ax_integrand.plot(Z_GRID, zeros, color="tab:orange", lw=2, ls="--", label="q log(q/p)")[0]
+    z, zeros = _shown(Z_GRID), _shown(torch.zeros_like(Z_GRID))
+    line_p = ax_density.plot(z, zeros, color="tab:blue", lw=2, label="p")[0]
+    line_q = ax_density.plot(z, zeros, color="tab:orange", lw=2, ls="--", label="q")[0]
+    line_pq = ax_integrand.plot(z, zeros, color="tab:blue", lw=2)[0]
+    line_qp = ax_integrand.plot(z, zeros, color="tab:orange", lw=2, ls="--")[0]
     ax_integrand.axhline(0, color="grey", lw=0.5)
-    ax_density.set(xlim=Z_SHOWN, xlabel="z", ylabel="density", title="the two densities")
-    ax_integrand.set(xlim=Z_SHOWN, xlabel="z", ylabel="integrand (nats per unit of z)")
+    ax_density.set(xlim=Z_SHOWN, xlabel="z", ylabel="density")
+    ax_integrand.set(xlim=Z_SHOWN, xlabel="z", ylabel="p log(p/q)  and  q log(q/p)")
+    _few_ticks(ax_density)
+    _few_ticks(ax_integrand)
+    # Only the densities get a legend (each legend costs redraw time): the title names the integrands by colour.
     ax_density.legend(loc="upper left", fontsize="small")
-    ax_integrand.legend(loc="upper left", fontsize="small")
     title = ax_integrand.set_title(" \n ", fontsize="medium")
 
     def update(mean_p, std_p, mean_q, std_q):
         curves = gaussian_kl_curves(mean_p, std_p, mean_q, std_q)
         for line, key in ((line_p, "p"), (line_q, "q"), (line_pq, "integrand_pq"), (line_qp, "integrand_qp")):
-            line.set_ydata(curves[key])
-        # Head room above the curves keeps the legends clear of them.
+            line.set_ydata(_shown(curves[key]))
+        # Head room above the densities keeps the legend clear of them.
         ax_density.set_ylim(0, 1.35 * max(curves["p"].max().item(), curves["q"].max().item()))
-        shown = (Z_GRID >= Z_SHOWN[0]) & (Z_GRID <= Z_SHOWN[1])
-        integrands = torch.cat([curves["integrand_pq"][shown], curves["integrand_qp"][shown]])
+        integrands = torch.cat([curves["integrand_pq"][_SHOWN], curves["integrand_qp"][_SHOWN]])
         low, high = min(integrands.min().item(), 0.0), max(integrands.max().item(), 0.1)
-        ax_integrand.set_ylim(low - 0.05 * (high - low), high + 0.45 * (high - low))
-        title.set_text(f"area under blue: KL(p||q) = {curves['kl_pq']:.3g}\n"
-                       f"area under orange: KL(q||p) = {curves['kl_qp']:.3g}")
+        ax_integrand.set_ylim(low - 0.05 * (high - low), high + 0.1 * (high - low))
+        title.set_text(f"area under blue p log(p/q): KL(p||q) = {curves['kl_pq']:.3g}\n"
+                       f"area under orange q log(q/p): KL(q||p) = {curves['kl_qp']:.3g}")
         return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
 
     controls = {
@@ -80,7 +100,10 @@ def gaussian_kl_explorer(mean_p=0.0, std_p=1.0, mean_q=1.0, std_q=0.5):
 
 
 def mixture_log_prob(z, separation, std=MIXTURE_STD):
-    """log p(z) of the two-peaked p = 1/2 N(-separation/2, std^2) + 1/2 N(separation/2, std^2), elementwise."""
+    """Return log p(z) of p = 1/2 N(-separation/2, std^2) + 1/2 N(separation/2, std^2), elementwise (logsumexp).
+
+    Introduced in notebooks/02_kl_divergence.ipynb.
+    """
     peaks = torch.stack([normal_log_prob(z, -separation / 2, std), normal_log_prob(z, separation / 2, std)])
     return torch.logsumexp(peaks, dim=0) - math.log(2)
 
@@ -102,20 +125,21 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
     """Sliders for q's mean and width and for the distance between p's peaks; both KLs live. Find each minimum."""
     figure = new_figure(7, 3)
     ax = figure.add_subplot()
-    zeros = torch.zeros_like(Z_GRID)
+    z, zeros = _shown(Z_GRID), _shown(torch.zeros_like(Z_GRID))
     # fill_between gives a FillBetweenPolyCollection: its set_data reshapes the area in place.
-    fill = ax.fill_between(Z_GRID, zeros, zeros, color="tab:blue", alpha=0.3, label="p (two peaks)")
-    line_p = ax.plot(Z_GRID, zeros, color="tab:blue", lw=2)[0]
-    line_q = ax.plot(Z_GRID, zeros, color="tab:orange", lw=2, ls="--", label="q = N(mean, std²)")[0]
+    fill = ax.fill_between(z, zeros, zeros, color="tab:blue", alpha=0.3, label="p (two peaks)")
+    line_p = ax.plot(z, zeros, color="tab:blue", lw=2)[0]
+    line_q = ax.plot(z, zeros, color="tab:orange", lw=2, ls="--", label="q = N(mean, std²)")[0]
     ax.set(xlim=Z_SHOWN, xlabel="z", ylabel="density")
+    _few_ticks(ax)
     ax.legend(loc="upper left", fontsize="small")
     title = ax.set_title(" ", fontsize="medium")
 
     def update(mean_q, std_q, separation):
         curves = mixture_fit_curves(mean_q, std_q, separation)
-        line_p.set_ydata(curves["p"])
-        line_q.set_ydata(curves["q"])
-        fill.set_data(Z_GRID, zeros, curves["p"])
+        line_p.set_ydata(_shown(curves["p"]))
+        line_q.set_ydata(_shown(curves["q"]))
+        fill.set_data(z, zeros, _shown(curves["p"]))
         ax.set_ylim(0, 1.1 * max(curves["p"].max().item(), curves["q"].max().item()))
         title.set_text(f"forward KL(p||q) = {curves['kl_pq']:.3f}   reverse KL(q||p) = {curves['kl_qp']:.3f}")
         return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}

@@ -9,6 +9,13 @@ from vae_helpers.widgets import LiveFigure, new_figure, slider
 # prior width and the noise both at 3, the joint density still has about 3% of its mass outside [-6, 6].
 Z_GRID = torch.linspace(-15.0, 15.0, 1501, dtype=torch.float64)
 Z_SHOWN = (-6.0, 6.0)
+_SHOWN = (Z_GRID >= Z_SHOWN[0]) & (Z_GRID <= Z_SHOWN[1])
+
+
+def _shown(values):
+    """The part of a curve on Z_GRID that the plot shows, as NumPy (matplotlib iterates tensors element by element)."""
+    return values[_SHOWN].numpy()
+
 
 
 def trapezoid_log_weights(z):
@@ -47,7 +54,8 @@ def posterior_explorer(x=1.5, noise_std=0.8, prior_std=1.0):
     ax = figure.add_subplot()
     styles = {"prior": ("prior p(z)", "tab:blue", "--"), "likelihood": ("likelihood p(x|z)", "tab:orange", ":"),
               "posterior": ("posterior p(z|x)", "tab:green", "-")}
-    lines = {key: ax.plot(Z_GRID, torch.zeros_like(Z_GRID), color=color, linestyle=style, lw=2, label=label)[0]
+    lines = {key: ax.plot(_shown(Z_GRID), _shown(torch.zeros_like(Z_GRID)), color=color, linestyle=style, lw=2,
+                          label=label)[0]
              for key, (label, color, style) in styles.items()}
     observed = ax.axvline(x, color="grey", lw=1, label="observed x")
     title = ax.set_title(" ", fontsize="medium")
@@ -57,7 +65,7 @@ def posterior_explorer(x=1.5, noise_std=0.8, prior_std=1.0):
     def update(x, noise_std, prior_std):
         curves = posterior_curves(x, noise_std, prior_std)
         for key, line in lines.items():
-            line.set_ydata(curves[key])
+            line.set_ydata(_shown(curves[key]))
         observed.set_xdata([x, x])
         ax.set_ylim(0, 1.1 * max(curves[key].max().item() for key in lines))
         mean, std = conjugate.posterior(x, prior_std, noise_std)

@@ -1,0 +1,177 @@
+"""Drive notebooks in a real JupyterLab in headless Chromium (playwright), as a learner would.
+
+JupyterLab runs from this environment on 127.0.0.1 with every Jupyter and IPython folder in a temporary directory,
+and opens copies of the notebooks (Lab autosaves outputs into the file it opens). Selectors and pitfalls follow
+shared/ENVIRONMENT.md: wait for a kernel that is idle and connected, confirm Run All started, Unicode minus in
+readouts, and no windowing, so every cell is in the page.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# User settings: no news or update checks in screenshots, and every cell rendered (no virtual scrolling).
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                          "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+
+
+def find_chromium():
+    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LabServer:
+    """A JupyterLab server over `root`, isolated in `home`; use as a context manager."""
+
+    def __init__(self, root, home):
+        self.root, self.home = Path(root), Path(home)
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def environment(self):
+        env = dict(os.environ)
+        for name, folder in {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data", "JUPYTER_RUNTIME_DIR": "runtime",
+                             "JUPYTERLAB_SETTINGS_DIR": "settings", "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
+                             "IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib"}.items():
+            env[name] = str(self.home / folder)
+            (self.home / folder).mkdir(parents=True, exist_ok=True)
+        for relative, values in LAB_SETTINGS.items():
+            path = self.home / "settings" / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
+        return env
+
+    def __enter__(self):
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+                   f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")  # Jupyter refuses to start as root without it
+        self.log = open(self.home / "lab.log", "w")
+        self.process = subprocess.Popen(command, env=self.environment(), stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited at start: {(self.home / 'lab.log').read_text()[-2000:]}")
+            try:
+                if self.api("status") is not None:
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError("JupyterLab did not answer within 60 s")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+    def api(self, path):
+        with urllib.request.urlopen(f"{self.url}/api/{path}?token={self.token}", timeout=5) as response:
+            return json.loads(response.read())
+
+    def shut_down(self, notebook):
+        """Delete `notebook`'s session, which shuts its kernel down."""
+        for session in self.api("sessions"):
+            if session["path"] == notebook or session["path"].endswith("/" + notebook):
+                request = urllib.request.Request(f"{self.url}/api/sessions/{session['id']}?token={self.token}",
+                                                 method="DELETE")
+                urllib.request.urlopen(request, timeout=10).close()
+
+    def kernel_ready(self, notebook):
+        """True when the kernel of `notebook`'s session exists, is idle and has a connected page."""
+        for session in self.api("sessions"):
+            if session["path"] == notebook or session["path"].endswith("/" + notebook):
+                kernel = session["kernel"]
+                return kernel["execution_state"] == "idle" and kernel["connections"] >= 1
+        return False
+
+
+class NotebookPage:
+    """One notebook open in JupyterLab in a Chromium page."""
+
+    def __init__(self, browser, server, name, viewport=(1400, 1000)):
+        self.server, self.name = server, name
+        self.page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+        # A workspace of its own: the default one would reopen the tabs of notebooks opened before this one.
+        workspace = secrets.token_hex(4)
+        self.page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{name}?token={server.token}")
+        self.panel = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
+        self.panel.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+        self.wait_for(self.kernel_ready, 60, "a connected, idle kernel")
+
+    def wait_for(self, condition, seconds, what):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            self.page.wait_for_timeout(250)
+        raise TimeoutError(f"waited {seconds} s for {what} in {self.name}")
+
+    def kernel_ready(self):
+        return self.server.kernel_ready(self.name)
+
+    def close(self):
+        self.page.close()
+        self.server.shut_down(self.name)
+
+    def busy_prompts(self):
+        return self.panel.locator(".jp-InputPrompt:has-text('[*]')").count()
+
+    def run_all(self, seconds=300):
+        """Run All Cells from the Run menu; retry once if no cell started (a kernel can report idle too early)."""
+        for attempt in range(3):
+            self.page.locator(".lm-MenuBar-itemLabel:text-is('Run')").click()
+            self.page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
+            try:
+                self.wait_for(lambda: self.busy_prompts() > 0 or self.executed_all(), 20, "Run All to start")
+                break
+            except TimeoutError:
+                self.page.keyboard.press("Escape")  # close a menu left open by a click that did not land
+                if attempt == 2:
+                    raise
+        try:
+            self.wait_for(lambda: self.executed_all() and self.kernel_ready(), seconds, "every cell to run")
+        except TimeoutError:
+            prompts = self.panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+            raise TimeoutError(f"{self.name}: not every cell ran within {seconds} s; prompts {prompts}") from None
+
+    def executed_all(self):
+        prompts = self.panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        return bool(prompts) and all(p.strip().startswith("[") and p.strip() not in ("[ ]:", "[*]:") for p in prompts)
+
+    def error_outputs(self):
+        return self.panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+                                 ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").all_inner_texts()
+
+    def widget_cell(self, source_snippet):
+        """The code cell whose source contains `source_snippet`, scrolled into view."""
+        cell = self.panel.locator(".jp-Notebook .jp-CodeCell").filter(has_text=source_snippet).first
+        cell.scroll_into_view_if_needed()
+        return cell
+
+    def wait_idle(self, seconds=30):
+        self.wait_for(self.kernel_ready, seconds, "the kernel to be idle")
+        self.page.wait_for_timeout(300)  # the last image update reaches the page just after the kernel goes idle

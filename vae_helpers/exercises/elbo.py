@@ -1,0 +1,90 @@
+"""Checks for the exercises of notebooks/03_variational_inference_and_the_elbo.ipynb."""
+
+import math
+
+# The package imports this module while it is still being initialised, so `report` is looked up at call time.
+from vae_helpers import conjugate, exercises
+
+# Exercise 1: the ELBO of one q on the conjugate model, by hand.
+ELBO_EXERCISE = {"x": 2.0, "noise_std": 0.5, "prior_std": 1.0, "q_mean": 1.0, "q_std": 0.3}
+# Exercise 2: the model of the notebook's running example.
+SLOPE_EXERCISE = {"noise_std": 0.75, "prior_std": 1.0}
+
+
+def _as_number(answer):
+    """Return a float from a Python number, a NumPy scalar or a one-element tensor; None if it is none of these."""
+    if isinstance(answer, (str, bytes)):  # "-3.65" would parse, but a number is what the exercise asks for
+        return None
+    try:
+        value = float(answer.item() if hasattr(answer, "item") else answer)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _match(value, right, mistakes, tolerance, right_message, fallback):
+    """Return (True, right_message) if value is right, else the message of the first typical mistake it matches."""
+    if abs(value - right) < tolerance:
+        return True, right_message
+    for wrong, message in mistakes:
+        if abs(value - wrong) < tolerance:
+            return False, f"{value:.4f}: {message}"
+    return False, f"{value:.4f} {fallback}"
+
+
+def check_elbo_of_q(answer, tolerance=1e-3):
+    """Check exercise 1 of notebook 03: the ELBO (nats) of q = N(1.0, 0.3^2) for x = 2.0, s = 0.5, prior N(0, 1)."""
+    if answer is None:
+        return exercises.report(False, "Replace None with your ELBO, a number in nats, computed with eq. (3.4) and "
+                                       "the closed forms of the notebook (not with vh.conjugate.elbo_terms).")
+    value = _as_number(answer)
+    if value is None:
+        return exercises.report(False, f"The answer should be one number (the ELBO in nats), got {answer!r}.")
+    e = ELBO_EXERCISE
+    terms = {k: v.item() for k, v in conjugate.elbo_terms(e["x"], e["q_mean"], e["q_std"], e["prior_std"],
+                                                          e["noise_std"]).items()}
+    reconstruction, kl_prior = terms["reconstruction"], terms["kl_to_prior"]
+    # E_q[log p(x|z)] without the q_std^2 part of E_q[(x - z)^2] = (x - q_mean)^2 + q_std^2
+    no_spread = reconstruction + 0.5 * e["q_std"] ** 2 / e["noise_std"] ** 2
+    mistakes = [
+        (terms["log_evidence"], "that is log p(x), the evidence. The ELBO lies below it by the gap KL(q || p(z|x)), "
+                                "which is not zero here because q is not the posterior."),
+        (reconstruction + kl_prior, "you added KL(q || p(z)). Eq. (3.4) subtracts it: "
+                                    "ELBO = E_q[log p(x|z)] - KL(q || p(z))."),
+        (reconstruction - terms["kl_to_posterior"],
+         "you subtracted KL(q || p(z|x)), the gap of eq. (3.3). Eq. (3.4) subtracts the KL to the prior p(z)."),
+        (reconstruction, "that is only the reconstruction term E_q[log p(x|z)]; subtract KL(q || p(z))."),
+        (no_spread - kl_prior, "the width of q is missing from the reconstruction term: under q, "
+                               "E_q[(x - z)^2] = (x - m)^2 + sigma^2, not (x - m)^2."),
+        (-terms["elbo"], "the sign is flipped: you gave -ELBO (the loss a VAE minimises); the ELBO is negative here."),
+    ]
+    right_message = (f"ELBO = {terms['elbo']:.4f} nats, {terms['kl_to_posterior']:.4f} below "
+                     f"log p(x) = {terms['log_evidence']:.4f}.")
+    fallback = ("is not the ELBO. Compute E_q[log p(x|z)] and KL(q || p(z)) separately, check each against "
+                "vh.conjugate.elbo_terms, then subtract.")
+    return exercises.report(*_match(value, terms["elbo"], mistakes, tolerance, right_message, fallback))
+
+
+def check_amortized_slope(answer, tolerance=5e-3):
+    """Check exercise 2 of notebook 03: w in the exact encoder mean = w * x, for prior N(0, 1) and noise s = 0.75."""
+    if answer is None:
+        return exercises.report(False, "Replace None with the slope w of the exact posterior mean, mean = w * x.")
+    value = _as_number(answer)
+    if value is None:
+        return exercises.report(False, f"The answer should be one number (the slope w), got {answer!r}.")
+    prior_var, noise_var = SLOPE_EXERCISE["prior_std"] ** 2, SLOPE_EXERCISE["noise_std"] ** 2
+    post_var = 1 / (1 / prior_var + 1 / noise_var)
+    slope = post_var / noise_var
+    mistakes = [
+        (post_var, "that is the posterior variance v. The posterior mean is v * x / s^2, so the slope is v / s^2."),
+        (1 / noise_var, "that is 1 / s^2, the precision of the likelihood; the slope also multiplies by the "
+                        "posterior variance v."),
+        (math.sqrt(post_var), "that is the posterior standard deviation, which does not depend on x; "
+                              "the question asks for the slope of the mean."),
+        (1.0, "mean = x would ignore the prior: the posterior mean shrinks x towards the prior mean 0."),
+    ]
+    right_message = (f"w = v / s^2 = prior_std^2 / (prior_std^2 + s^2) = {slope:.4f}: the posterior mean keeps "
+                     "this share of x.")
+    fallback = ("is not the slope. Start from the posterior of notebook 01: 1/v = 1/prior_std^2 + 1/s^2 and "
+                "mean = v * x / s^2.")
+    return exercises.report(*_match(value, slope, mistakes, tolerance, right_message, fallback))
