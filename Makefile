@@ -36,8 +36,11 @@ test: $(BIN)/.installed browser-deps
 html: $(BIN)/.installed
 	$(BIN)/python -m vae_helpers.render
 
+# Speed and memory, written to benchmarks/RESULTS.md (about 6 minutes; not part of the tests).
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_notebooks.py
 
 clean-venv:
 	rm -rf $(VENV)

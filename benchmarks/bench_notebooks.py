@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from results import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_SECONDS_BUDGET, SERIES_SECONDS_BUDGET, MEMORY_MB_BUDGET = 90, 360, 1024
@@ -59,6 +60,14 @@ def main():
         rows.append((path.name, seconds, peak))
         print(f"{path.name:48s} {seconds:6.1f} s {peak:7.0f} MB{'  over budget' if over else ''}", flush=True)
     print(f"{'whole series':48s} {total:6.1f} s{'  over budget' if total > SERIES_SECONDS_BUDGET else ''}")
+    if not args.only:
+        write_section("notebooks", "Notebook run time and memory", [
+            "`benchmarks/bench_notebooks.py`: each notebook executed top to bottom on a fresh kernel with default "
+            "settings (shipped checkpoints loaded); peak memory is the kernel's resident high-water mark.", "",
+            "| notebook | seconds | peak MB |", "|---|---:|---:|",
+            *[f"| {name} | {seconds:.1f} | {peak:.0f} |" for name, seconds, peak in rows],
+            f"| whole series | {total:.1f} | |", "",
+            f"Budgets: {NOTEBOOK_SECONDS_BUDGET} s and {MEMORY_MB_BUDGET} MB per notebook, {SERIES_SECONDS_BUDGET} s for the series."])
     return rows, total
 
 

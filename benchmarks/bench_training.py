@@ -10,18 +10,15 @@ timed end to end (skip them with --no-recipes). Peak memory is the largest resid
 """
 
 import argparse
-import os
-import platform
 import resource
 import statistics
 import sys
 import time
-from datetime import date
-from pathlib import Path
 
 import torch
 
 import vae_helpers as vh
+from results import write_section
 
 MODELS = {
     "MLPVAE(latent_dim=2)": lambda: vh.models.MLPVAE(latent_dim=2),
@@ -29,7 +26,6 @@ MODELS = {
     "ConvVAE(latent_dim=16)": lambda: vh.models.ConvVAE(latent_dim=16),
 }
 RECIPES = {"05: mlp_vae_2d": "mlp_vae_2d", "06: conv_vae_16d": "conv_vae_16d"}
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def seconds_per_epoch(make_model, images, epochs):
@@ -46,15 +42,6 @@ def peak_rss_mb():
     scale = 1 if sys.platform == "darwin" else 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
-
-def cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main():
@@ -77,12 +64,9 @@ def main():
         print(f"{label:24s} {settings['num_epochs']} epochs in {seconds:5.1f} s, test ELBO {history.test_elbo[-1]:.2f}")
     peak = peak_rss_mb()
     print(f"peak memory (RSS) of this process: {peak:.0f} MB")
-    machine = f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} using {torch.get_num_threads()} threads"
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Measured {date.today().isoformat()} on {machine}, with `benchmarks/bench_training.py --epochs {args.epochs}`.",
-        f"Training on the {len(images):,} shipped training digits, batch size 128, median of {args.epochs} epochs after a warm-up.",
+    write_section("training", "Training speed and memory", [
+        f"`benchmarks/bench_training.py --epochs {args.epochs}`: the {len(images):,} shipped training digits, batch size 128, "
+        f"median of {args.epochs} epochs after a warm-up.",
         "",
         "| model | parameters | seconds per epoch | images per second |",
         "|---|---:|---:|---:|",
@@ -95,10 +79,8 @@ def main():
            *[f"| {label} | {epochs} | {seconds:.1f} | {elbo:.2f} |" for label, epochs, seconds, elbo in recipe_rows],
            ""] if recipe_rows else []),
         f"Peak memory (resident set size) of the process that trained all of them: **{peak:.0f} MB**.",
-        "",
-    ]
-    RESULTS.write_text("\n".join(lines))
-    print(f"wrote {RESULTS}")
+    ])
+    print("updated benchmarks/RESULTS.md")
 
 
 if __name__ == "__main__":

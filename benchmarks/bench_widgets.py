@@ -13,6 +13,8 @@ import statistics
 import ipywidgets as widgets
 import numpy as np
 
+from results import write_section
+
 from vae_helpers.explorers import all_explorers
 
 MEDIAN_BUDGET_MS, P95_BUDGET_MS = 50, 100
@@ -41,16 +43,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=25)
     args = parser.parse_args()
-    failures = []
+    failures, rows = [], []
     print(f"{'widget':40s} {'updates':>7s} {'median ms':>10s} {'p95 ms':>8s}")
     for name, factory in all_explorers().items():
         times = time_explorer(factory, args.steps)
         median, p95 = statistics.median(times), float(np.percentile(times, 95))
         flag = "" if median <= MEDIAN_BUDGET_MS and p95 <= P95_BUDGET_MS else "  over budget"
         print(f"{name:40s} {len(times):7d} {median:10.1f} {p95:8.1f}{flag}")
+        rows.append(f"| `{name}` | {len(times)} | {median:.1f} | {p95:.1f} |")
         if flag:
             failures.append(name)
-    print(f"budget: {MEDIAN_BUDGET_MS} ms median, {P95_BUDGET_MS} ms 95th percentile; over budget: {failures or 'none'}")
+    verdict = f"budget: {MEDIAN_BUDGET_MS} ms median, {P95_BUDGET_MS} ms 95th percentile; over budget: {failures or 'none'}"
+    print(verdict)
+    write_section("widgets", "Widget update times", [
+        f"`benchmarks/bench_widgets.py --steps {args.steps}`: every control of every widget swept across its range, "
+        "one change at a time; time from the value change to the new PNG.", "",
+        "| widget | updates | median ms | 95th percentile ms |", "|---|---:|---:|---:|", *rows, "", verdict + "."])
 
 
 if __name__ == "__main__":

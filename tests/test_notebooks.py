@@ -1,6 +1,7 @@
 """Every notebook is committed clean and executes top to bottom on a fresh kernel."""
 
 import json
+import re
 import os
 
 import nbformat
@@ -49,3 +50,14 @@ def test_notebook_executes_on_a_fresh_kernel(path, tmp_path, monkeypatch):
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
     errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.output_type == "error"]
     assert not errors
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_links_between_notebooks_point_at_existing_files(path):
+    notebook = nbformat.read(path, as_version=4)
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    targets = set(re.findall(r"\]\(([^)#]+\.ipynb)", text))
+    missing = [target for target in targets if not (NOTEBOOK_DIR / target).is_file()]
+    assert not missing, f"{path.name} links to missing notebooks {missing}"
+    if path != NOTEBOOKS[-1]:  # every notebook but the last leads on to the next one
+        assert NOTEBOOKS[NOTEBOOKS.index(path) + 1].name in targets
