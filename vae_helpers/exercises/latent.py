@@ -42,7 +42,7 @@ def _reference(z_a, z_b, t):
 
 # Typical mistakes, each a function of (z_a, z_b, t), with the hint it deserves.
 _MISTAKES = (
-    (_lerp, "This is linear interpolation, eq. (7.1): slerp weights z_a and z_b by sin((1 - t) omega) / sin(omega) "
+    (_lerp, "This is linear interpolation, eq. (7.3): slerp weights z_a and z_b by sin((1 - t) omega) / sin(omega) "
             "and sin(t omega) / sin(omega), with omega the angle between them."),
     (lambda z_a, z_b, t: _slerp_with_angle(z_a, z_b, t, math.acos(max(-1.0, min(1.0, (z_a @ z_b).item())))),
      "The angle is off: cos(omega) = z_a . z_b / (|z_a| |z_b|); without dividing by the norms, the dot product is not "
@@ -65,10 +65,10 @@ def _as_vector(value):
 
 
 def check_slerp(slerp_function):
-    """Exercise 1: a function slerp(z_a, z_b, t) -> (D,) for codes z_a, z_b (D,) and a number t in [0, 1] (eq. 7.2)."""
+    """Exercise 1: a function slerp(z_a, z_b, t) -> (D,) for codes z_a, z_b (D,) and a number t in [0, 1] (eq. 7.4)."""
     if slerp_function is None:
         return exercises.report(False, "Replace None with your function: def my_slerp(z_a, z_b, t): ... returning the "
-                                       "point at t on the great circle from z_a to z_b (eq. 7.2).")
+                                       "point at t on the great circle from z_a to z_b (eq. 7.4).")
     if not callable(slerp_function):
         return exercises.report(False, f"Pass the function itself (my_slerp, without brackets), not a "
                                        f"{type(slerp_function).__name__}.")
@@ -85,7 +85,7 @@ def check_slerp(slerp_function):
                                                f"(on two {len(z_a)}-D codes, t = {t}).{hint}")
             if returned_none:
                 return exercises.report(False, "Your function returns None: replace `return None` with your code for "
-                                               "eq. (7.2), returning one code shaped like z_a.")
+                                               "eq. (7.4), returning one code shaped like z_a.")
             if answer is None or answer.shape != z_a.shape:
                 got = "something that is not numbers" if answer is None else f"shape {tuple(answer.shape)}"
                 return exercises.report(False, f"Return one code shaped like z_a, ({len(z_a)},); got {got}.")
@@ -105,7 +105,7 @@ def check_slerp(slerp_function):
                                            f"instead of about "
                                            f"{expected.tolist()}: sin(omega) ~ 0 there, so 0 / 0. Fall back to linear "
                                            "interpolation when sin(omega) < 1e-6, the formula's limit as omega -> 0.")
-        return exercises.report(True, "slerp matches eq. (7.2) at every t, keeps |z| constant between codes of equal "
+        return exercises.report(True, "slerp matches eq. (7.4) at every t, keeps |z| constant between codes of equal "
                                       "norm, and handles nearly parallel codes.")
     for mistake, hint in _MISTAKES:  # equal_nan: a mistake that gives nan for some pair matches a nan answer there
         if all(torch.allclose(answers[i, t], mistake(*_PAIRS[i], t), atol=1e-6, equal_nan=True) for i, t in answers):
@@ -123,10 +123,10 @@ def check_slerp(slerp_function):
 
 
 def check_temperature_codes(z):
-    """Exercise 2: codes z (6, 16) of N(0, T^2 I), T = 0.5, from eps = torch.randn(6, 16) with seed 7 (eq. 7.3)."""
+    """Exercise 2: codes z (6, 16) of N(0, T^2 I), T = 0.5, from eps = torch.randn(6, 16) with seed 7 (eq. 7.2)."""
     if z is None:
         return exercises.report(False, f"Replace None with the codes z, shape {SAMPLE_SHAPE}: scale the noise eps "
-                                       f"(seed {SEED}) so that z ~ N(0, T^2 I) with T = {TEMPERATURE} (eq. 7.3).")
+                                       f"(seed {SEED}) so that z ~ N(0, T^2 I) with T = {TEMPERATURE} (eq. 7.2).")
     try:
         z = torch.as_tensor(z, dtype=torch.float64).cpu()
     except (TypeError, ValueError, RuntimeError):

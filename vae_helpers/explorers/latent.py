@@ -37,7 +37,7 @@ def _positions(t, z):
 
 
 def lerp(z_a, z_b, t):
-    """Interpolate linearly between two codes: (1 - t) z_a + t z_b (eq. 7.1).
+    """Interpolate linearly between two codes: (1 - t) z_a + t z_b (eq. 7.3).
 
     Args:
         z_a, z_b: (..., D) latent codes (the path's two ends).
@@ -51,7 +51,7 @@ def lerp(z_a, z_b, t):
 
 
 def slerp(z_a, z_b, t, eps=1e-6):
-    """Interpolate along the great circle from z_a to z_b (spherical linear interpolation, eq. 7.2).
+    """Interpolate along the great circle from z_a to z_b (spherical linear interpolation, eq. 7.4).
 
     slerp(t) = sin((1 - t) omega) / sin(omega) * z_a + sin(t omega) / sin(omega) * z_b, omega the angle between z_a
     and z_b (Shoemake 1985; White 2016, "Sampling generative networks", for latent spaces). When |z_a| = |z_b| every
@@ -129,7 +129,7 @@ def posterior_codes(mu, logvar, eps):
 
 
 def aggregate_posterior_moments(mu, logvar):
-    """Mean and variance of each dimension of the aggregate posterior q(z) = (1/N) sum_n q(z|x_n) (eq. 7.4).
+    """Mean and variance of each dimension of the aggregate posterior q(z) = (1/N) sum_n q(z|x_n) (eq. 7.1).
 
     The mixture's mean is the average of the means; its variance is the average variance plus the variance of the
     means (the law of total variance).
@@ -389,7 +389,7 @@ def generation_explorer(model=None, temperature=1.0, num_per_side=6, seed=0):
     title = _title(ax, " ")
 
     def update(temperature):
-        z = temperature * state["eps"]  # z ~ N(0, T^2 I), eq. 7.3
+        z = temperature * state["eps"]  # z ~ N(0, T^2 I), eq. 7.2
         with torch.inference_mode(), one_thread():
             images = decode_images(model, z)
         image.set_data(tile_images(images, ncols=num_per_side))
