@@ -55,3 +55,11 @@ def test_no_torchvision_anywhere():
         assert "torchvision" not in (REPO_ROOT / name).read_text()
     for path in (REPO_ROOT / "vae_helpers").glob("*.py"):
         assert "torchvision" not in path.read_text(), path
+
+
+def test_binder_installs_vae_helpers_without_touching_condas_packages():
+    post_build = REPO_ROOT / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "repo2docker runs postBuild only if it is executable"
+    commands = [line for line in post_build.read_text().splitlines() if line and not line.startswith("#")]
+    install = [line for line in commands if "pip install" in line]
+    assert install and all("--no-deps" in line and "-e ." in line for line in install), install

@@ -21,6 +21,8 @@ SUBMODULES = (
     "objectives",
     "plotting",
     "pretrained",
+    "render",
+    "series",
     "training",
     "widgets",
 )
