@@ -6,16 +6,37 @@ None gets a reminder of what to write.
 """
 
 import importlib
+import math
 import pkgutil
 
-for _info in pkgutil.iter_modules(__path__):
-    _module = importlib.import_module(f"{__name__}.{_info.name}")
-    for _name in dir(_module):
-        if _name.startswith("check_"):
-            globals()[_name] = getattr(_module, _name)
+import torch
 
 
 def report(correct, message):
     """Print a verdict line and return `correct`; every check ends with this, so they all read alike."""
     print(("✓ Correct. " if correct else "✗ Not yet. ") + message)
     return correct
+
+
+def as_number(answer):
+    """`answer` (a Python or NumPy number, a one-element tensor) as a finite float; None for anything else."""
+    if isinstance(answer, (str, bytes)):  # "-3.65" would parse, but a number is what the exercises ask for
+        return None
+    try:
+        value = torch.as_tensor(answer, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return value.item() if value.numel() == 1 and math.isfinite(value.item()) else None
+
+
+def close(value, target, tolerance=1e-3):
+    """True when value is within `tolerance` of target, relative to max(1, |target|)."""
+    return abs(value - target) <= tolerance * max(1.0, abs(target))
+
+
+# Defined above first: the check modules import report, as_number and close from here.
+for _info in pkgutil.iter_modules(__path__):
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    for _name in dir(_module):
+        if _name.startswith("check_"):
+            globals()[_name] = getattr(_module, _name)

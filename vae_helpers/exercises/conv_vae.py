@@ -4,9 +4,8 @@ import math
 
 import torch
 
-# The package imports this module while it is still being initialised, so `report` is looked up at call time.
 from vae_helpers import exercises
-from vae_helpers.exercises.bayes import as_number
+from vae_helpers.exercises import as_number
 
 # Exercise 1: log-weights log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x) of K = 5 samples (rows) for B = 3
 # images (columns), the shape vh.objectives.iwae_bound works with. Float32 and around -100 nats, like real ones:

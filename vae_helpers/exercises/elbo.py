@@ -2,24 +2,14 @@
 
 import math
 
-# The package imports this module while it is still being initialised, so `report` is looked up at call time.
 from vae_helpers import conjugate, exercises
+from vae_helpers.exercises import as_number
 
 # Exercise 1: the ELBO of one q on the conjugate model, by hand.
 ELBO_EXERCISE = {"x": 2.0, "noise_std": 0.5, "prior_std": 1.0, "q_mean": 1.0, "q_std": 0.3}
 # Exercise 2: the model of the notebook's running example.
 SLOPE_EXERCISE = {"noise_std": 0.75, "prior_std": 1.0}
 
-
-def _as_number(answer):
-    """Return a float from a Python number, a NumPy scalar or a one-element tensor; None if it is none of these."""
-    if isinstance(answer, (str, bytes)):  # "-3.65" would parse, but a number is what the exercise asks for
-        return None
-    try:
-        value = float(answer.item() if hasattr(answer, "item") else answer)
-    except (TypeError, ValueError, RuntimeError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _match(value, right, mistakes, tolerance, right_message, fallback):
@@ -37,7 +27,7 @@ def check_elbo_of_q(answer, tolerance=1e-3):
     if answer is None:
         return exercises.report(False, "Replace None with your ELBO, a number in nats, computed with eq. (3.4) and "
                                        "the closed forms of the notebook (not with vh.conjugate.elbo_terms).")
-    value = _as_number(answer)
+    value = as_number(answer)
     if value is None:
         return exercises.report(False, f"The answer should be one number (the ELBO in nats), got {answer!r}.")
     e = ELBO_EXERCISE
@@ -69,7 +59,7 @@ def check_amortized_slope(answer, tolerance=5e-3):
     """Check exercise 2 of notebook 03: w in the exact encoder mean = w * x, for prior N(0, 1) and noise s = 0.75."""
     if answer is None:
         return exercises.report(False, "Replace None with the slope w of the exact posterior mean, mean = w * x.")
-    value = _as_number(answer)
+    value = as_number(answer)
     if value is None:
         return exercises.report(False, f"The answer should be one number (the slope w), got {answer!r}.")
     prior_var, noise_var = SLOPE_EXERCISE["prior_std"] ** 2, SLOPE_EXERCISE["noise_std"] ** 2

@@ -4,7 +4,6 @@ import math
 
 import torch
 
-# The package imports this module while it is still being initialised, so `report` is looked up at call time.
 from vae_helpers import exercises
 from vae_helpers.explorers import latent
 

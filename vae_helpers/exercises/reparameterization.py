@@ -2,7 +2,6 @@
 
 import math
 
-# The package imports this module while it is still being initialised, so `report` is looked up at call time.
 from vae_helpers import exercises
 
 # Exercise 1: the exact gradient of E_q[exp(z)] for q = N(mu, sigma^2) at these values.
