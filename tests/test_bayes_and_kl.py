@@ -94,6 +94,15 @@ def verdict(capsys, check, *answer):
     return result, capsys.readouterr().out
 
 
+def assert_hints(capsys, check, cases):
+    """Each (answer, hint) of a typical mistake fails with its hint; None fails with the reminder."""
+    for answer, hint in cases:
+        result, out = verdict(capsys, check, answer)
+        assert result is False and hint in out, (answer, out)
+    result, out = verdict(capsys, check, None)
+    assert result is False and "Replace None" in out
+
+
 def test_check_posterior_mean_and_std(capsys):
     assert verdict(capsys, bayes_checks.check_posterior_mean_and_std, 1.6, 0.4472)[0] is True
     assert verdict(capsys, bayes_checks.check_posterior_mean_and_std, torch.tensor(1.6), torch.tensor(0.2).sqrt())[0]
@@ -117,20 +126,12 @@ def test_check_log_evidence(capsys):
              (-0.5 * (math.log(2 * math.pi * 0.25) + 4 / 0.25), "noise variance s^2 alone"),
              (-0.5 * (math.log(2 * math.pi) + 4), "prior's variance alone"),
              (-0.5 * (math.log(2 * math.pi * 2.25) + 4 / 2.25), "Variances add"), (-1.0, "Not this value")]
-    for answer, hint in cases:
-        result, out = verdict(capsys, bayes_checks.check_log_evidence, answer)
-        assert result is False and hint in out, (answer, out)
-    result, out = verdict(capsys, bayes_checks.check_log_evidence, None)
-    assert result is False and "Replace None" in out
+    assert_hints(capsys, bayes_checks.check_log_evidence, cases)
 
 
 def test_check_grid_evaluations(capsys):
     assert verdict(capsys, bayes_checks.check_grid_evaluations, 30**16)[0] is True
-    for answer, hint in [(30 * 16, "counts multiply"), (16**30, "swapped"), (30**15, "n^d points")]:
-        result, out = verdict(capsys, bayes_checks.check_grid_evaluations, answer)
-        assert result is False and hint in out, (answer, out)
-    result, out = verdict(capsys, bayes_checks.check_grid_evaluations, None)
-    assert result is False and "Replace None" in out
+    assert_hints(capsys, bayes_checks.check_grid_evaluations, [(30 * 16, "counts multiply"), (16**30, "swapped"), (30**15, "n^d points")])
 
 
 def test_check_discrete_kl(capsys):
@@ -140,11 +141,7 @@ def test_check_discrete_kl(capsys):
     reverse = kl_divergence(Categorical(probs=q), Categorical(probs=p)).item()
     cases = [(reverse, "That is KL(q || p)"), (right.item() / math.log(2), "in bits"), (-right.item(), "sign"),
              (torch.log(p / q).sum().item(), "weighted by p_i"), (1.0, "Not this value")]
-    for answer, hint in cases:
-        result, out = verdict(capsys, kl_checks.check_discrete_kl, answer)
-        assert result is False and hint in out, (answer, out)
-    result, out = verdict(capsys, kl_checks.check_discrete_kl, None)
-    assert result is False and "Replace None" in out
+    assert_hints(capsys, kl_checks.check_discrete_kl, cases)
 
 
 def test_check_gaussian_kl_to_prior(capsys):
@@ -157,11 +154,7 @@ def test_check_gaussian_kl_to_prior(capsys):
     cases = [(per_dim, "per-dimension terms"), (as_log_sigma, "treated logvar as log sigma"),
              (-per_dim.sum().item(), "sign is flipped"), (2 * per_dim.sum().item(), "1/2 is missing"),
              (no_mean, "mu^2 term is missing"), (0.1, "Not this value"), ([1.0, 2.0], "single number")]
-    for answer, hint in cases:
-        result, out = verdict(capsys, kl_checks.check_gaussian_kl_to_prior, answer)
-        assert result is False and hint in out, (answer, out)
-    result, out = verdict(capsys, kl_checks.check_gaussian_kl_to_prior, None)
-    assert result is False and "Replace None" in out
+    assert_hints(capsys, kl_checks.check_gaussian_kl_to_prior, cases)
 
 
 def test_check_direction_of_vi(capsys):
