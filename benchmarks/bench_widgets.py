@@ -9,6 +9,7 @@ printed. Budget: 50 ms median and 100 ms at the 95th percentile per widget.
 
 import argparse
 import statistics
+import sys
 
 import ipywidgets as widgets
 import numpy as np
@@ -59,7 +60,8 @@ def main():
         f"`benchmarks/bench_widgets.py --steps {args.steps}`: every control of every widget swept across its range, "
         "one change at a time; time from the value change to the new PNG.", "",
         "| widget | updates | median ms | 95th percentile ms |", "|---|---:|---:|---:|", *rows, "", verdict + "."])
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-HEADER = "# Benchmark results\n\nWritten by `make bench` (the three scripts in this folder); each section says when and where.\n"
+HEADER = "# Benchmark results\n\nWritten by `make bench` (the scripts in this folder, one section each); each section says when and where.\n"
 
 
 def machine():

@@ -39,6 +39,19 @@ def test_the_same_seed_gives_the_same_history(digits):
     assert runs[0].test_elbo == runs[1].test_elbo and runs[0].train_kl == runs[1].train_kl
 
 
+def test_after_epoch_sees_every_epoch_and_stops_training_when_it_returns_true(digits):
+    train = digits[0][:256]
+    seen = []
+
+    def stop_after_three(model, history):
+        seen.append((history.epoch[-1], len(history.seconds), model.training))
+        return history.epoch[-1] == 3
+
+    history = fit(MLPVAE(**SMALL), train, num_epochs=10, progress=False, device="cpu", after_epoch=stop_after_three)
+    assert seen == [(1, 1, True), (2, 2, True), (3, 3, True)]
+    assert history.epoch == [1, 2, 3]
+
+
 def test_a_nan_loss_stops_training_with_the_place_it_happened():
     images = torch.rand(64, 1, 28, 28)
     images[5, 0, 3, 3] = float("nan")

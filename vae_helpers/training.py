@@ -55,7 +55,7 @@ def evaluate_elbo(model, images, *, batch_size=500, seed=0):
 
 
 def fit(model, train_images, test_images=None, *, num_epochs=10, batch_size=128, lr=1e-3, beta=1.0, seed=0,
-        binarize=True, device=None, progress=True):
+        binarize=True, device=None, progress=True, after_epoch=None):
     """Train `model` in place with Adam on the loss -mean(reconstruction - beta * KL); returns a History.
 
     Args:
@@ -64,6 +64,8 @@ def fit(model, train_images, test_images=None, *, num_epochs=10, batch_size=128,
         test_images: (M, 1, 28, 28) images scored after every epoch (binarized once with the fixed test seed).
         beta: KL weight (1 trains the ELBO itself). seed: controls shuffling, binarization and sampling noise.
         device: "cpu", "cuda", "mps" or None for the best available.
+        after_epoch: optional function called as after_epoch(model, history) after every epoch; training stops
+            early when it returns True (benchmarks/bench_quality.py uses it to train for a time budget).
     Raises:
         FloatingPointError if the loss stops being finite (with the epoch and batch where it happened).
     Introduced in notebooks/05_your_first_vae.ipynb.
@@ -90,6 +92,8 @@ def fit(model, train_images, test_images=None, *, num_epochs=10, batch_size=128,
                 getattr(history, f"test_{name}").append(value)
         epochs.set_postfix(train_elbo=f"{history.train_elbo[-1]:.1f}",
                            test_elbo=f"{history.test_elbo[-1]:.1f}" if history.test_elbo else "-")
+        if after_epoch is not None and after_epoch(model, history):
+            break
     model.eval()
     return history
 
