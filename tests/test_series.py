@@ -1,6 +1,7 @@
 """The shared parts of the notebooks (setup cell, navigation, tables) are exactly what vae_helpers.series stamps."""
 
 import nbformat
+import pytest
 
 from vae_helpers import series
 from vae_helpers.config import REPO_ROOT
@@ -39,3 +40,62 @@ def test_a_changed_setup_cell_or_navigation_line_is_reported(tmp_path, monkeypat
 def test_navigation_lines_chain_the_notebooks():
     assert series.navigation_line(0).startswith("[Contents](00_start_here.ipynb) · Next: [01 · ")
     assert "Next:" not in series.navigation_line(len(series.SERIES) - 1)
+
+
+def _run_setup_cell(monkeypatch, *, on_colab, already_cloned=False):
+    """Execute the stamped setup cell with subprocess.run recorded (nothing is cloned or installed)."""
+    import os
+    import subprocess
+    import sys
+    import types
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: calls.append((command, kwargs)))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    if on_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+        real_isdir = os.path.isdir
+        monkeypatch.setattr(os.path, "isdir", lambda p: already_cloned if p == series.COLAB_DIR else real_isdir(p))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    namespace = {}
+    exec(series.SETUP_CELL, namespace)
+    assert namespace["vh"].__name__ == "vae_helpers"
+    return calls, sys.path
+
+
+def test_on_colab_the_setup_cell_clones_the_series_once_and_installs_only_vae_helpers(monkeypatch, capsys):
+    calls, path = _run_setup_cell(monkeypatch, on_colab=True)
+    (clone, clone_options), (install, install_options) = calls
+    assert clone[:2] == ["git", "clone"] and clone[-2:] == [series.REPOSITORY_URL, series.COLAB_DIR]
+    assert install[1:] == ["-m", "pip", "install", "--quiet", "--no-deps", "-e", series.COLAB_DIR]
+    assert clone_options == install_options == {"check": True}  # a failed clone or install stops the notebook
+    assert path[0] == series.COLAB_DIR  # importable in the running kernel, before any restart
+    assert capsys.readouterr().out.startswith("Python ")  # and the usual version line follows
+
+
+def test_on_colab_a_second_run_reuses_the_clone(monkeypatch):
+    calls, path = _run_setup_cell(monkeypatch, on_colab=True, already_cloned=True)
+    assert calls == [] and path.count(series.COLAB_DIR) == 1
+
+
+def test_off_colab_the_setup_cell_installs_nothing(monkeypatch):
+    calls, path = _run_setup_cell(monkeypatch, on_colab=False)
+    assert calls == [] and series.COLAB_DIR not in path
+
+
+def test_the_repository_address_is_written_in_one_place():
+    """Only vae_helpers/series.py spells it; the notebooks and README hold stamped copies (checked above)."""
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout: cannot list the repository's files")
+    spelled = [name for name in tracked
+               if name.endswith((".py", ".md", ".yml", ".toml", ".cfg", ".txt", "Makefile", "postBuild"))
+               and series.REPOSITORY in (REPO_ROOT / name).read_text(encoding="utf-8")]
+    assert spelled == ["README.md", "vae_helpers/series.py"]
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for index in range(len(series.SERIES)):
+        assert series.colab_url(index) in readme
+    assert f"mybinder.org/v2/gh/{series.REPOSITORY}/{series.BRANCH}" in readme

@@ -39,9 +39,29 @@ SERIES = (
     ("07_exploring_the_latent_space", "Exploring the latent space",
      "drop the encoder: traverse, map, interpolate, sample and inspect uncertainty with five widgets", 4),
 )
+# Where the series is published: the one place the address is written. The setup cell (Colab branch) and the
+# README's badges are stamped from it; change it here and run `python -m vae_helpers.series`.
+REPOSITORY = "vae-series/vae-series"  # GitHub owner/name
+BRANCH = "main"
+REPOSITORY_URL = f"https://github.com/{REPOSITORY}"
+COLAB_DIR = "/content/vae-series"  # where the Colab branch clones the series
 SETUP_FIRST_LINE = "# Setup: the same cell opens every notebook in the series."
-SETUP_CELL = SETUP_FIRST_LINE + '''
+SETUP_CELL = SETUP_FIRST_LINE + f'''
 import sys
+
+if "google.colab" in sys.modules:
+    # Colab already has torch, numpy, matplotlib, seaborn, pandas, ipywidgets, tqdm and safetensors, so fetch the
+    # series once (code, shipped digits, checkpoints) and install vae_helpers alone from it, without dependencies.
+    import os
+    import subprocess
+
+    SERIES_URL, SERIES_DIR = "{REPOSITORY_URL}", "{COLAB_DIR}"
+    if not os.path.isdir(SERIES_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", "{BRANCH}", SERIES_URL, SERIES_DIR],
+                       check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-e", SERIES_DIR], check=True)
+    if SERIES_DIR not in sys.path:
+        sys.path.insert(0, SERIES_DIR)  # this kernel started before the install: show it the package now
 
 try:
     import vae_helpers as vh
@@ -54,7 +74,14 @@ import torch
 
 generator = vh.config.seed_everything(0)
 DEVICE = vh.config.choose_device()
-print(f"Python {sys.version.split()[0]} · torch {torch.__version__} · vae_helpers {vh.__version__} · device {DEVICE}")'''
+print(f"Python {{sys.version.split()[0]}} · torch {{torch.__version__}} · vae_helpers {{vh.__version__}} · device {{DEVICE}}")'''
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_LINE = (
+    f"[![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}"
+    "?urlpath=lab/tree/notebooks/00_start_here.ipynb) runs the whole series in JupyterLab in your browser with "
+    "nothing to install (the first launch builds the environment and takes a few minutes); the Colab badges below "
+    "open one notebook each, and its first cell installs `vae_helpers` there."
+)
 README_MARKERS = ("<!-- series-table -->", "<!-- /series-table -->")
 PATH_TABLE = re.compile(r"\| # \| Notebook \| What you will learn \|\n(?:\|.*\|\n?)+")
 
@@ -77,13 +104,27 @@ def navigation_line(index):
     return " · ".join(parts)
 
 
-def table(prefix="", with_time=False):
-    """The markdown table of notebooks; `prefix` is prepended to links (README.md sits one folder up)."""
-    header = "| # | Notebook | What you will learn |" + (" Run time* |" if with_time else "")
-    rule = "|---|---|---|" + ("---:|" if with_time else "")
-    rows = [f"| {stem[:2]} | [{title}]({prefix}{stem}.ipynb) | {learn} |" + (f" {seconds} s |" if with_time else "")
-            for stem, title, learn, seconds in SERIES]
-    return "\n".join([header, rule, *rows])
+def colab_url(index):
+    """Where Colab opens notebook `index` straight from the published repository."""
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{SERIES[index][0]}.ipynb"
+
+
+def table(readme=False):
+    """The markdown table of notebooks: in 00 (links beside it), or in README.md (links into notebooks/, with run
+    times, "Open in Colab" badges and a Binder badge above)."""
+    prefix = "notebooks/" if readme else ""
+    header = "| # | Notebook | What you will learn |" + (" Run time* | Colab |" if readme else "")
+    rule = "|---|---|---|" + ("---:|---|" if readme else "")
+    rows = []
+    for index, (stem, title, learn, seconds) in enumerate(SERIES):
+        row = f"| {stem[:2]} | [{title}]({prefix}{stem}.ipynb) | {learn} |"
+        if readme:
+            row += f" {seconds} s | [![Open in Colab]({COLAB_BADGE})]({colab_url(index)}) |"
+        rows.append(row)
+    lines = [header, rule, *rows]
+    if readme:
+        lines = [BINDER_LINE, "", *lines]
+    return "\n".join(lines)
 
 
 def stamp_notebook(index, write):
@@ -123,7 +164,7 @@ def stamp_readme(write):
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
         return [f"README.md: no {start} ... {end} markers"]
-    stamped = pattern.sub(lambda _: f"{start}\n{table('notebooks/', with_time=True)}\n{end}", text)
+    stamped = pattern.sub(lambda _: f"{start}\n{table(readme=True)}\n{end}", text)
     if stamped == text:
         return []
     if write:
