@@ -13,9 +13,11 @@ Each copy is then scored on the full test split (1,000 digits, the fixed binariz
 - the negative ELBO, one sample per digit with a fixed seed, in nats;
 - the importance-weighted estimate of -log p(x) with K = --iwae-samples (Burda et al. 2016), in nats.
 Both are medians over --seeds training runs (different initialisations, shuffles and noise). Lower is better.
-Every run (one model, one seed) happens in a fresh process: in one long process the MLPs trained 25-35% slower
-after the conv VAE's IWAE scoring had churned through memory, which would have handicapped whichever model came
-later. The script fails (exit status 1) if the series' default conv VAE does not beat the peer at every budget.
+Every run (one model, one seed) happens in a fresh process, so none inherits the memory state of an earlier one,
+and the runs go round the models seed by seed, so a drift in the machine's speed during the benchmark falls on
+every model alike rather than on whichever ran last (on the shared 2-core machine these figures come from, the
+same model's seconds per epoch differed by up to a third between runs an hour apart).
+The script fails (exit status 1) if the series' default conv VAE does not beat the peer at every budget.
 """
 
 import argparse
@@ -101,8 +103,8 @@ def main():
         parser.error(f"--models must include {SERIES_DEFAULT!r} and {PEER!r}: the benchmark compares them")
     budgets = sorted(args.budgets)
     results = {}  # (model, budget) -> list of (seconds, epochs, negative ELBO, -log p(x)) over seeds
-    for name in args.models:
-        for seed in range(args.seeds):
+    for seed in range(args.seeds):
+        for name in args.models:
             for budget, *measured in in_fresh_process(run_one, name, seed, budgets, args.iwae_samples):
                 results.setdefault((name, budget), []).append(tuple(measured))
     medians = {key: [statistics.median(column) for column in zip(*runs)] for key, runs in results.items()}

@@ -99,3 +99,15 @@ def test_the_repository_address_is_written_in_one_place():
     for index in range(len(series.SERIES)):
         assert series.colab_url(index) in readme
     assert f"mybinder.org/v2/gh/{series.REPOSITORY}/{series.BRANCH}" in readme
+
+
+def test_readme_run_times_come_from_the_benchmark_results(tmp_path, monkeypatch):
+    seconds = series.measured_seconds()
+    assert set(seconds) >= {stem for stem, *_ in series.SERIES}
+    readme_row = next(line for line in series.table(readme=True).splitlines() if line.startswith("| 06 |"))
+    assert f"| {seconds['06_the_convolutional_vae']:.0f} s |" in readme_row
+    partial = tmp_path / "RESULTS.md"
+    partial.write_text("| 00_start_here.ipynb | 3.8 | 387 |\n", encoding="utf-8")
+    monkeypatch.setattr(series, "BENCHMARK_RESULTS", partial)
+    with pytest.raises(ValueError, match="has no run time for 01_bayes_rule.*run `make bench`"):
+        series.table(readme=True)

@@ -5,7 +5,8 @@
 
 Stamped: the setup cell of every notebook (the code cell that starts with SETUP_FIRST_LINE), the navigation line
 that ends every notebook, the table of notebooks in 00 ("## The path") and in README.md (between the
-<!-- series-table --> markers). Everything else in a notebook is its own text.
+<!-- series-table --> markers, with each notebook's run time as benchmarks/RESULTS.md last recorded it).
+Everything else in a notebook is its own text.
 '''
 
 import argparse
@@ -17,27 +18,28 @@ import nbformat
 from vae_helpers.config import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-# (file stem, title, what you will learn, seconds to run on a 2-core laptop CPU as measured by `make bench`)
+BENCHMARK_RESULTS = REPO_ROOT / "benchmarks" / "RESULTS.md"
+# (file stem, title, what you will learn); the README's run times come from benchmarks/RESULTS.md (`make bench`)
 SERIES = (
     ("00_start_here", "Start here",
-     "the plan, how to run it, the notation, the shipped digits and why they are binarized", 3),
+     "the plan, how to run it, the notation, the shipped digits and why they are binarized"),
     ("01_bayes_rule_and_the_intractable_evidence", "Bayes' rule and the intractable evidence",
      "the posterior on a model where everything is known (with sliders); why p(x) cannot be computed for a neural "
-     "decoder: grids explode, naive Monte Carlo scatters", 4),
+     "decoder: grids explode, naive Monte Carlo scatters"),
     ("02_kl_divergence", "KL divergence",
      "KL on dice and Gaussians, its closed forms derived and checked three ways; forward versus reverse KL on a "
-     "two-peaked target", 5),
+     "two-peaked target"),
     ("03_variational_inference_and_the_elbo", "Variational inference and the ELBO",
      "log p(x) = ELBO + KL(q ‖ posterior), derived and checked for any q; fitting q with autograd; amortised "
-     "inference", 5),
+     "inference"),
     ("04_the_reparameterization_trick", "The reparameterization trick",
-     "z = μ + σ·ε; pathwise versus score-function gradients, their variance, and where each fails", 3),
+     "z = μ + σ·ε; pathwise versus score-function gradients, their variance, and where each fails"),
     ("05_your_first_vae", "Your first VAE",
-     "an MLP VAE written from scratch, trained on real digits, its 2-D latent space, honest nats", 6),
+     "an MLP VAE written from scratch, trained on real digits, its 2-D latent space, honest nats"),
     ("06_the_convolutional_vae", "The convolutional VAE",
-     "a conv VAE, the importance-weighted bound on log p(x), a comparison in nats, active dimensions, β", 38),
+     "a conv VAE, the importance-weighted bound on log p(x), a comparison in nats, active dimensions, β"),
     ("07_exploring_the_latent_space", "Exploring the latent space",
-     "drop the encoder: traverse, map, interpolate, sample and inspect uncertainty with five widgets", 4),
+     "drop the encoder: traverse, map, interpolate, sample and inspect uncertainty with five widgets"),
 )
 # Where the series is published: the one place the address is written. The setup cell (Colab branch) and the
 # README's badges are stamped from it; change it here and run `python -m vae_helpers.series`.
@@ -87,7 +89,7 @@ PATH_TABLE = re.compile(r"\| # \| Notebook \| What you will learn \|\n(?:\|.*\|\
 
 
 def heading(index):
-    stem, title, _, _ = SERIES[index]
+    stem, title, _ = SERIES[index]
     return f"{stem[:2]} · {title}"
 
 
@@ -104,6 +106,17 @@ def navigation_line(index):
     return " · ".join(parts)
 
 
+def measured_seconds():
+    """{file stem: seconds} of every notebook's run, as `make bench` last wrote them into benchmarks/RESULTS.md."""
+    text = BENCHMARK_RESULTS.read_text(encoding="utf-8") if BENCHMARK_RESULTS.is_file() else ""
+    found = {stem: float(seconds) for stem, seconds in re.findall(r"^\| (\d\d_\w+)\.ipynb \| ([\d.]+) \|", text, re.M)}
+    missing = [stem for stem, *_ in SERIES if stem not in found]
+    if missing:
+        raise ValueError(f"{BENCHMARK_RESULTS} has no run time for {', '.join(missing)}: run "
+                         "`make bench` (or benchmarks/bench_notebooks.py) to measure them")
+    return found
+
+
 def colab_url(index):
     """Where Colab opens notebook `index` straight from the published repository."""
     return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{SERIES[index][0]}.ipynb"
@@ -115,11 +128,12 @@ def table(readme=False):
     prefix = "notebooks/" if readme else ""
     header = "| # | Notebook | What you will learn |" + (" Run time* | Colab |" if readme else "")
     rule = "|---|---|---|" + ("---:|---|" if readme else "")
+    seconds = measured_seconds() if readme else {}
     rows = []
-    for index, (stem, title, learn, seconds) in enumerate(SERIES):
+    for index, (stem, title, learn) in enumerate(SERIES):
         row = f"| {stem[:2]} | [{title}]({prefix}{stem}.ipynb) | {learn} |"
         if readme:
-            row += f" {seconds} s | [![Open in Colab]({COLAB_BADGE})]({colab_url(index)}) |"
+            row += f" {seconds[stem]:.0f} s | [![Open in Colab]({COLAB_BADGE})]({colab_url(index)}) |"
         rows.append(row)
     lines = [header, rule, *rows]
     if readme:
