@@ -79,7 +79,7 @@ def run_one(name, seed, budgets, iwae_samples):
         start = time.perf_counter()
         negative_elbo, negative_log_px = score(model.eval(), test_images, iwae_samples)
         rows.append((budget, seconds, epochs, negative_elbo, negative_log_px))
-        print(f"{name:40s} seed {seed} {budget:5.0f} s budget: {seconds:6.1f} s, {epochs:4d} epochs, "
+        print(f"{name:40s} seed {seed} {budget:5g} s budget: {seconds:6.1f} s, {epochs:4d} epochs, "
               f"-ELBO {negative_elbo:7.2f}, -log p(x) {negative_log_px:7.2f} nats "
               f"(scored in {time.perf_counter() - start:.0f} s)", flush=True)
     return rows
@@ -115,17 +115,17 @@ def main():
         for budget in budgets:
             seconds, epochs, negative_elbo, negative_log_px = medians[(name, budget)]
             low, high = ranges[(name, budget)]
-            rows.append(f"| {name} | {budget:.0f} | {seconds:.1f} | {epochs:.0f} | {negative_elbo:.2f} | "
+            rows.append(f"| {name} | {budget:g} | {seconds:.1f} | {epochs:.0f} | {negative_elbo:.2f} | "
                         f"{negative_log_px:.2f} ({low:.2f} to {high:.2f}) |")
     margins, losses = [], []
     for budget in budgets:
         conv, peer = medians[(SERIES_DEFAULT, budget)], medians[(PEER, budget)]
         elbo_margin, iwae_margin = peer[2] - conv[2], peer[3] - conv[3]
-        margins.append(f"| {budget:.0f} | {elbo_margin:+.2f} | {iwae_margin:+.2f} |")
+        margins.append(f"| {budget:g} | {elbo_margin:+.2f} | {iwae_margin:+.2f} |")
         if elbo_margin <= 0 or iwae_margin <= 0:
             losses.append(budget)
     verdict = (f"The series' default conv VAE beats the peer at every budget." if not losses else
-               f"The conv VAE does NOT beat the peer at {', '.join(f'{b:.0f} s' for b in losses)}.")
+               f"The conv VAE does NOT beat the peer at {', '.join(f'{b:g} s' for b in losses)}.")
     print("\n".join(["", *rows, "", *margins, "", verdict]))
     write_section("quality", "Model quality at equal training time", [
         f"`benchmarks/bench_quality.py --seeds {args.seeds} --iwae-samples {args.iwae_samples}`: each model trained "
