@@ -12,6 +12,8 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from bench_quality import train_with_snapshots  # noqa: E402
 from peer import PeerVAE  # noqa: E402
 
+from .fakes import FakeClock  # noqa: E402
+
 
 def test_the_peer_has_the_pytorch_examples_layers_and_parameter_count():
     peer = PeerVAE()
@@ -33,16 +35,17 @@ def test_the_peer_runs_through_the_series_objectives():
 
 
 def test_snapshots_are_taken_once_per_budget_after_that_much_training():
-    images = data.load_digits(split="train", limit=256).images
-    budgets = [0.002, 0.001, 0.3]  # the 0.3 s budget is reached too, after however many epochs that takes
-    model, snapshots = train_with_snapshots(PeerVAE, images, budgets, seed=0)
-    assert sorted(snapshots) == sorted(budgets)
-    for budget, (seconds, epochs, state) in snapshots.items():
-        assert seconds >= budget and epochs >= 1
+    images = data.load_digits(split="train", limit=64).images
+    budgets = [0.5, 0.25, 0.6, 1.0]  # epochs of 0.25 s: reached after 2, 1, 3 (overshooting to 0.75 s) and 4 epochs
+    model, snapshots = train_with_snapshots(PeerVAE, images, budgets, seed=0, clock=FakeClock(0.25))
+    assert {budget: (seconds, epochs) for budget, (seconds, epochs, _) in snapshots.items()} == {
+        0.25: (0.25, 1), 0.5: (0.5, 2), 0.6: (0.75, 3), 1.0: (1.0, 4)}
+    for _, _, state in snapshots.values():
         assert set(state) == set(model.state_dict())
-    assert snapshots[0.3][1] > snapshots[0.002][1]
-    # a snapshot is a copy: later training does not change the weights it kept
-    assert not torch.equal(snapshots[0.001][2]["fc1.weight"], model.state_dict()["fc1.weight"])
+    # training stopped at the longest budget, so the last snapshot holds the final weights ...
+    assert torch.equal(snapshots[1.0][2]["fc1.weight"], model.state_dict()["fc1.weight"])
+    # ... and an earlier snapshot is a copy: later training did not change the weights it kept
+    assert not torch.equal(snapshots[0.25][2]["fc1.weight"], model.state_dict()["fc1.weight"])
 
 
 def test_the_quality_benchmark_refuses_to_run_without_the_two_models_it_compares(monkeypatch):

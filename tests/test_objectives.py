@@ -4,8 +4,10 @@ Model: z ~ N(0, I_2), x | z ~ N(W z + b, s^2 I_3), so p(x) = N(b, W W^T + s^2 I)
 which makes the exact posterior a diagonal Gaussian: an encoder can then represent it exactly.
 """
 
+import math
+
 import torch
-from torch.distributions import MultivariateNormal
+from torch.distributions import MultivariateNormal, Normal
 
 from vae_helpers.distributions import gaussian_log_prob
 from vae_helpers.models import VAE
@@ -24,6 +26,12 @@ class LinearGaussian(VAE):
         super().__init__(latent_dim=2)
         self.mean_error, self.logvar_error = mean_error, logvar_error
         self.posterior_cov = torch.linalg.inv(torch.eye(2, dtype=DOUBLE) + W.T @ W / NOISE_VAR)  # diagonal
+
+    def check_input(self, x, name="x", *, binary=False):
+        """This model's data are real 3-vectors, not images: only the shape is checked."""
+        if x.dim() != 2 or x.shape[1] != 3:
+            raise ValueError(f"{name} must have shape (N, 3), got {tuple(x.shape)}")
+        return x
 
     def encode(self, x):
         mu = (x - B) @ W @ self.posterior_cov / NOISE_VAR + self.mean_error
@@ -78,6 +86,47 @@ def test_beta_weights_only_the_kl_term():
     four = elbo(model, x, beta=4.0, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(four.reconstruction, one.reconstruction)
     torch.testing.assert_close(four.total, one.reconstruction - 4 * one.kl)
+
+
+class RecordingLinearGaussian(LinearGaussian):
+    """LinearGaussian that records every (x, z) pair its likelihood sees, so a test can redo the sum from them."""
+
+    def __init__(self, **errors):
+        super().__init__(**errors)
+        self.seen = []
+
+    def log_likelihood(self, x, z):
+        self.seen.append((x.clone(), z.clone()))
+        return super().log_likelihood(x, z)
+
+
+def reference_iwae(model, x, seen):
+    """log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x) per image, over every z recorded for it, from torch.distributions."""
+    xs, zs = torch.cat([pair[0] for pair in seen]), torch.cat([pair[1] for pair in seen])
+    mu, logvar = model.encode(x)
+    estimates, counts, spreads = [], [], []
+    for n in range(len(x)):
+        z = zs[(xs == x[n]).all(dim=1)]  # every sample drawn for image n, across all chunks
+        log_weights = (Normal(z @ W.T + B, NOISE_VAR**0.5).log_prob(x[n]).sum(-1) + Normal(0.0, 1.0).log_prob(z).sum(-1)
+                       - Normal(mu[n], torch.exp(0.5 * logvar[n])).log_prob(z).sum(-1))
+        estimates.append(torch.logsumexp(log_weights, dim=0) - math.log(len(z)))
+        counts.append(len(z))
+        spreads.append(log_weights.std().item())
+    return torch.stack(estimates), counts, min(spreads)
+
+
+def test_chunking_uses_every_sample_once_and_averages_the_weights_not_the_chunks():
+    # An inexact encoder, so the log-weights differ from sample to sample: averaging per-chunk estimates, or
+    # dropping the last partial chunk (25 = 7 + 7 + 7 + 4), would then give a different number.
+    x = data(11)
+    for settings in ({"max_decodes": 7}, {"max_decodes": 7, "batch_size": 4}, {"max_decodes": 4096}):
+        model = RecordingLinearGaussian(mean_error=0.8, logvar_error=1.0)
+        chunked = iwae_bound(model, x, num_samples=25, generator=torch.Generator().manual_seed(0), **settings)
+        assert chunked.shape == (11,)
+        reference, counts, smallest_spread = reference_iwae(model, x, model.seen)
+        assert counts == [25] * 11, settings
+        assert smallest_spread > 0.5  # the weights really differ, so how they are combined matters
+        torch.testing.assert_close(chunked, reference, rtol=0, atol=1e-10)
 
 
 def test_chunking_keeps_the_estimate_exact_and_the_shape():

@@ -7,6 +7,8 @@ from vae_helpers import checkpoints, data
 from vae_helpers.models import MLPVAE
 from vae_helpers.training import evaluate_elbo, fit, load_or_train
 
+from .fakes import FakeClock
+
 SMALL = {"latent_dim": 8, "hidden_dims": (128,)}
 
 
@@ -52,11 +54,18 @@ def test_after_epoch_sees_every_epoch_and_stops_training_when_it_returns_true(di
     assert history.epoch == [1, 2, 3]
 
 
+def test_history_seconds_are_what_the_clock_measured_around_each_epoch(digits):
+    history = fit(MLPVAE(**SMALL), digits[0][:64], num_epochs=3, progress=False, device="cpu",
+                  clock=FakeClock(0.5))
+    assert history.seconds == [0.5, 0.5, 0.5]
+
+
 def test_a_nan_loss_stops_training_with_the_place_it_happened():
-    images = torch.rand(64, 1, 28, 28)
-    images[5, 0, 3, 3] = float("nan")
+    model = MLPVAE(**SMALL)
+    with torch.no_grad():
+        model.decoder[-2].bias[0] = float("nan")  # valid images, broken weights: the loss itself becomes NaN
     with pytest.raises(FloatingPointError, match="loss became nan at epoch 1, batch 1: lower the learning rate"):
-        fit(MLPVAE(**SMALL), images, num_epochs=1, binarize=False, progress=False, device="cpu")
+        fit(model, torch.rand(64, 1, 28, 28), num_epochs=1, binarize=False, progress=False, device="cpu")
 
 
 def test_an_unavailable_device_is_refused_clearly():
@@ -88,3 +97,31 @@ def test_load_or_train_trains_once_then_loads_and_retrains_when_settings_change(
 def test_load_or_train_rejects_unknown_settings(digits, tmp_path):
     with pytest.raises(TypeError, match="unknown fit settings \\['epochs'\\]"):
         load_or_train(MLPVAE(**SMALL), tmp_path / "x", *digits, epochs=2)
+
+
+class RecordingMLPVAE(MLPVAE):
+    """MLPVAE that keeps a copy of every batch it encodes while training."""
+
+    def __init__(self, **config):
+        super().__init__(**config)
+        self.training_batches = []
+
+    def encode(self, x):
+        if self.training:
+            self.training_batches.append(x.clone())
+        return super().encode(x)
+
+
+def test_every_epoch_draws_fresh_binary_pixels_from_the_grey_levels():
+    grey = torch.full((4, 1, 28, 28), 0.5)  # every pixel a fair coin, identical images: shuffling changes nothing
+    grey[:, :, :, :14] = 0.0  # the left half stays black in every draw
+    model = RecordingMLPVAE(**SMALL)
+    fit(model, grey, num_epochs=3, batch_size=4, progress=False, device="cpu")
+    draws = model.training_batches
+    assert len(draws) == 3
+    for x in draws:
+        assert set(x.unique().tolist()) == {0.0, 1.0} and (x[..., :14] == 0).all()
+        assert abs(x[..., 14:].mean().item() - 0.5) < 0.05  # 1,568 coin flips per batch: mean 0.5, sd 0.013
+    # a fresh draw every epoch: reusing one binarization would repeat the same pixels
+    assert not torch.equal(draws[0], draws[1]) and not torch.equal(draws[1], draws[2])
+    assert (draws[0] != draws[1]).float().mean() > 0.2  # about half the coin pixels change

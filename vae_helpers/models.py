@@ -14,6 +14,7 @@ from torch import nn
 
 from vae_helpers.data import IMAGE_SHAPE
 from vae_helpers.distributions import bernoulli_log_prob
+from vae_helpers.image_checks import check_images
 
 NUM_PIXELS = math.prod(IMAGE_SHAPE)  # 1 * 28 * 28
 # Keeps exp(logvar) finite in float32 even for a badly trained encoder; real values stay far inside.
@@ -28,6 +29,12 @@ class VAE(nn.Module):
         if not isinstance(latent_dim, int) or latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive whole number, got {latent_dim!r}")
         self.latent_dim = latent_dim
+
+    def check_input(self, x, name="x", *, binary=False):
+        """Raise a clear TypeError or ValueError unless x is what the Bernoulli decoder models: float images
+        (N, 1, 28, 28) with pixels in [0, 1] (binary=True: every pixel 0 or 1). A model of other data overrides it.
+        """
+        return check_images(x, name, binary=binary)
 
     def encode(self, x):
         """Map images (B, 1, 28, 28) to the mean and log-variance of q(z|x), each (B, latent_dim)."""
@@ -63,7 +70,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def reconstruct(self, x):
         """Decode the posterior mean of each image: pixel probabilities with the shape of x."""
-        mu, _ = self.encode(x)
+        mu, _ = self.encode(self.check_input(x))
         return torch.sigmoid(self.decode(mu))
 
     def config(self):

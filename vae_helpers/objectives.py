@@ -20,14 +20,17 @@ def elbo(model, x, beta=1.0, generator=None):
 
     Args:
         model: a VAE (encode, reparameterize, log_likelihood).
-        x: (B, 1, 28, 28) binary images.
+        x: (B, 1, 28, 28) images with pixels in [0, 1]: binary for a true ELBO in nats (grey levels give the
+            grey-level cross-entropy that fit(binarize=False) trains on).
         beta: weight of the KL term (Higgins et al. 2017); beta = 1 gives the ELBO, a lower bound on log p(x).
         generator: torch.Generator for the sample, for reproducible estimates.
     Returns:
         ElboTerms(total, reconstruction, kl), each (B,). Maximise total.mean(); the loss is -total.mean().
+    Raises:
+        TypeError or ValueError (from model.check_input) for anything else, before the model sees it.
     Introduced in notebooks/05_your_first_vae.ipynb.
     """
-    mu, logvar = model.encode(x)
+    mu, logvar = model.encode(model.check_input(x))
     z = model.reparameterize(mu, logvar, generator)
     reconstruction = model.log_likelihood(x, z)
     kl = gaussian_kl(mu, logvar)
@@ -42,7 +45,8 @@ def iwae_bound(model, x, num_samples=1000, *, batch_size=None, max_decodes=4096,
     tightens as K grows and reaches log p(x) as K -> infinity.
 
     Args:
-        model: a VAE. x: (B, ...) images. num_samples: K.
+        model: a VAE. x: (B, 1, 28, 28) binary images (checked: grey levels have no log-likelihood in nats).
+        num_samples: K.
         batch_size: images per pass (default: chosen so that batch_size * chunk <= max_decodes).
         max_decodes: how many decoder evaluations may be held in memory at once; K is split into chunks
             to respect it; the default keeps a conv VAE's activations to about 200 MB whatever K is.
@@ -52,6 +56,7 @@ def iwae_bound(model, x, num_samples=1000, *, batch_size=None, max_decodes=4096,
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+    model.check_input(x, binary=True)
     chunk = min(num_samples, max_decodes)
     batch_size = batch_size or max(1, max_decodes // chunk)
     return torch.cat([_iwae_batch(model, xb, num_samples, chunk, generator) for xb in x.split(batch_size)])

@@ -76,7 +76,9 @@ import torch
 
 generator = vh.config.seed_everything(0)
 DEVICE = vh.config.choose_device()
-print(f"Python {{sys.version.split()[0]}} · torch {{torch.__version__}} · vae_helpers {{vh.__version__}} · device {{DEVICE}}")'''
+THREADS = vh.cpus.set_torch_threads()  # the CPUs this kernel may use (Binder's quota, taskset), not every core
+print(f"Python {{sys.version.split()[0]}} · torch {{torch.__version__}} · vae_helpers {{vh.__version__}} · device {{DEVICE}}"
+      f" · {{THREADS}} CPU thread{{'s' if THREADS > 1 else ''}}")'''
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_LINE = (
     f"[![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}"

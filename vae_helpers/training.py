@@ -36,12 +36,15 @@ class History:
 
 
 @torch.no_grad()
-def evaluate_elbo(model, images, *, batch_size=500, seed=0):
+def evaluate_elbo(model, images, *, batch_size=500, seed=0, binary=True):
     """Mean ELBO terms over `images` (already binary), with a fixed sample so epochs are compared fairly.
 
+    binary=False also scores grey levels (what fit(binarize=False) records); the numbers are then not nats.
     Returns: dict with "elbo", "reconstruction" and "kl" in nats per image.
+    Raises: TypeError or ValueError for images that are not (N, 1, 28, 28) floats in [0, 1] (binary if asked).
     Introduced in notebooks/05_your_first_vae.ipynb.
     """
+    model.check_input(images, "images", binary=binary)
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
@@ -55,7 +58,7 @@ def evaluate_elbo(model, images, *, batch_size=500, seed=0):
 
 
 def fit(model, train_images, test_images=None, *, num_epochs=10, batch_size=128, lr=1e-3, beta=1.0, seed=0,
-        binarize=True, device=None, progress=True, after_epoch=None):
+        binarize=True, device=None, progress=True, after_epoch=None, clock=time.perf_counter):
     """Train `model` in place with Adam on the loss -mean(reconstruction - beta * KL); returns a History.
 
     Args:
@@ -66,10 +69,15 @@ def fit(model, train_images, test_images=None, *, num_epochs=10, batch_size=128,
         device: "cpu", "cuda", "mps" or None for the best available.
         after_epoch: optional function called as after_epoch(model, history) after every epoch; training stops
             early when it returns True (benchmarks/bench_quality.py uses it to train for a time budget).
+        clock: the function that times each epoch for history.seconds (tests pass a fake one).
     Raises:
+        TypeError or ValueError, before any training, for images that are not (N, 1, 28, 28) floats in [0, 1].
         FloatingPointError if the loss stops being finite (with the epoch and batch where it happened).
     Introduced in notebooks/05_your_first_vae.ipynb.
     """
+    model.check_input(train_images, "train_images")
+    if test_images is not None:
+        model.check_input(test_images, "test_images")
     device = config.choose_device(device) if not isinstance(device, torch.device) else device
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -80,15 +88,15 @@ def fit(model, train_images, test_images=None, *, num_epochs=10, batch_size=128,
     history = History()
     epochs = trange(1, num_epochs + 1, desc=f"training {type(model).__name__}", unit="epoch", disable=not progress)
     for epoch in epochs:
-        start = time.perf_counter()
+        start = clock()
         train_terms = _train_one_epoch(model, optimizer, train_images, batch_size, beta, binarize, generator, noise,
                                        epoch, lr)
         history.epoch.append(epoch)
-        history.seconds.append(time.perf_counter() - start)
+        history.seconds.append(clock() - start)
         for name, value in train_terms.items():
             getattr(history, f"train_{name}").append(value)
         if test_images is not None:
-            for name, value in evaluate_elbo(model, test_images, seed=seed).items():
+            for name, value in evaluate_elbo(model, test_images, seed=seed, binary=binarize).items():
                 getattr(history, f"test_{name}").append(value)
         epochs.set_postfix(train_elbo=f"{history.train_elbo[-1]:.1f}",
                            test_elbo=f"{history.test_elbo[-1]:.1f}" if history.test_elbo else "-")

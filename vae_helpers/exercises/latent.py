@@ -5,7 +5,6 @@ import math
 import torch
 
 from vae_helpers import exercises
-from vae_helpers.explorers import latent
 
 # Exercise 1: slerp(z_a, z_b, t) for (D,) codes and a number t, tried on these pairs (float64, so no rounding
 # blurs the comparison). The first has unequal norms below 1, so the mistake arccos(z_a . z_b) without normalising
@@ -36,7 +35,9 @@ def _angle(z_a, z_b):
 
 
 def _reference(z_a, z_b, t):
-    return latent.slerp(z_a, z_b, t)
+    """The textbook sin-weighted formula (eq. 7.4) in float64, written independently of latent.slerp (which uses
+    atan2 and a fallback), so that checking latent.slerp itself compares two different computations."""
+    return _slerp_with_angle(z_a, z_b, t, _angle(z_a, z_b))
 
 
 # Typical mistakes, each a function of (z_a, z_b, t), with the hint it deserves.

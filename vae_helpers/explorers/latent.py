@@ -143,7 +143,8 @@ def aggregate_posterior_moments(mu, logvar):
 @torch.no_grad()
 def encode_images(model, images, batch_size=500):
     """Encode images (N, 1, 28, 28) in batches, without gradients: (mu, logvar) of q(z|x), each (N, D), on the
-    model's device."""
+    model's device. Images that are not floats in [0, 1] of that shape get a clear TypeError or ValueError."""
+    model.check_input(images, "images")
     device = next(model.parameters()).device
     pairs = [model.encode(batch.to(device)) for batch in images.split(batch_size)]
     return torch.cat([mu for mu, _ in pairs]), torch.cat([logvar for _, logvar in pairs])
