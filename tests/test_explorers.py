@@ -65,3 +65,22 @@ def test_a_button_runs_its_action_then_redraws():
     first = live.image.value
     live.buttons["raise"].click()
     assert live.readout_values == {"height": 1} and live.image.value != first
+
+
+class Ipywidgets7Box:
+    """What an ipywidgets 7 widget (Colab's version) offers for display: a model id, no _repr_mimebundle_."""
+
+    model_id = "0123abcd"
+
+    def __repr__(self):
+        return "VBox(children=(...))"
+
+
+def test_the_live_view_bundle_is_the_same_with_ipywidgets_7_and_8():
+    from vae_helpers.widgets import widget_view_bundle
+
+    box = widgets.VBox([])
+    view = "application/vnd.jupyter.widget-view+json"
+    assert widget_view_bundle(box)[view] == box._repr_mimebundle_()[view]  # 8 builds it
+    assert widget_view_bundle(Ipywidgets7Box()) == {  # 7: the bundle its _ipython_display_ would send
+        view: {"version_major": 2, "version_minor": 0, "model_id": "0123abcd"}, "text/plain": "VBox(children=(...))"}

@@ -36,20 +36,26 @@ def test_notebook_title_matches_its_file_name(path):
     assert first.cell_type == "markdown" and first.source.startswith(f"# {number} · ")
 
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_executes_on_a_fresh_kernel(path, tmp_path, monkeypatch):
+def execute(path, tmp_path, monkeypatch, kernel_name="python3"):
+    """Run notebook `path` top to bottom on a fresh kernel of `kernel_name`; return it with its outputs."""
     # Matplotlib and IPython keep caches in the home folder; keep the run self-contained.
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "matplotlib"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     monkeypatch.setenv("MPLBACKEND", "agg")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=TIMEOUT_PER_CELL, kernel_name="python3",
+    client = NotebookClient(notebook, timeout=TIMEOUT_PER_CELL, kernel_name=kernel_name,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
     errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.output_type == "error"]
     assert not errors
+    return notebook
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_executes_on_a_fresh_kernel(path, tmp_path, monkeypatch):
+    execute(path, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -94,12 +94,21 @@ class LiveFigure:
         JupyterLab, Binder and Colab show the widget; a viewer without a widget manager (a static HTML copy,
         GitHub's preview) shows the image of the initial state and the readout text instead of an empty box.
         """
-        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle = widget_view_bundle(self.widget, **kwargs)
         bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         settings = " · ".join(f"{control.description or name} = {control.value}"
                               for name, control in self.controls.items())
         bundle["text/plain"] = "\n".join(filter(None, [settings, format_readout(self.readout_values)]))
         return bundle
+
+
+def widget_view_bundle(widget, **kwargs):
+    """The mime bundle that shows `widget` live: ipywidgets 8 builds it, ipywidgets 7 (Colab's) only displays
+    through _ipython_display_, so for 7 the same bundle is written out here (widget-view format 2.0)."""
+    if hasattr(widget, "_repr_mimebundle_"):
+        return widget._repr_mimebundle_(**kwargs)
+    view = {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
+    return {"application/vnd.jupyter.widget-view+json": view, "text/plain": repr(widget)}
 
 
 def slider(description, min, max, value, step, readout_format=".2f"):
