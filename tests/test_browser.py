@@ -77,14 +77,14 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, lab, browser):
     for snippet, action in WIDGET_CHECKS[notebook]:
         cell = page.widget_cell(snippet)
         image = cell.locator("img.widget-image").first
-        image.wait_for(state="visible", timeout=30_000)
+        image.wait_for(state="visible", timeout=120_000)
         assert image.evaluate("img => img.naturalWidth > 0"), f"{snippet}: the image is empty"
         stem = f"{notebook[:2]}_{snippet.strip('(').split('.')[-1]}"
         cell.screenshot(path=SCREENSHOTS / f"{stem}_before.png")
         before = image.get_attribute("src")
         move(cell, action)
         page.wait_idle()
-        page.wait_for(lambda: image.get_attribute("src") != before, 10, f"{snippet} to redraw after {action}")
+        page.wait_for(lambda: image.get_attribute("src") != before, 120, f"{snippet} to redraw after {action}")
         cell.screenshot(path=SCREENSHOTS / f"{stem}_after.png")
         assert page.error_outputs() == [], f"{snippet}: an error appeared after {action}"
     page.close()
@@ -99,10 +99,8 @@ def test_every_notebook_renders_its_math_without_errors(tmp_path_factory, browse
     with LabServer(root, tmp_path_factory.mktemp("math-home")) as server:
         for name in names:
             page = NotebookPage(browser, server, name)
-            page.page.wait_for_function("() => window.MathJax !== undefined || document.querySelector('mjx-container')",
-                                        timeout=30_000)
-            page.page.wait_for_timeout(1500)  # typesetting finishes shortly after the page settles
-            rendered = page.panel.locator("mjx-container").count()
+            # However busy the machine: wait until the typeset formulas stop increasing, not for a fixed time.
+            rendered = page.wait_for_typesetting(at_least=0 if name.startswith("00") else 1)
             errors = page.panel.locator("mjx-merror").all_inner_texts()
             assert rendered > 0 or name.startswith("00"), f"{name}: no math was typeset"
             assert errors == [], f"{name}: MathJax could not typeset {errors}"

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vae_helpers.models import LOGVAR_MAX, ConvVAE, MLPVAE, build_model
+from vae_helpers.models import LOGVAR_MAX, ConvVAE, MLPVAE, build_model, subpixel_transposed_conv
 
 MODELS = [MLPVAE(latent_dim=2), MLPVAE(latent_dim=20, hidden_dims=(64,)), ConvVAE(latent_dim=16), ConvVAE(3, (8, 16))]
 
@@ -70,3 +70,29 @@ def test_invalid_latent_dim_is_refused(bad):
 def test_unknown_model_class_is_refused():
     with pytest.raises(ValueError, match="model_class must be one of"):
         build_model("ResNetVAE", {})
+
+
+def test_conv_decoding_without_gradients_gives_the_numbers_of_the_training_path():
+    # decode takes a faster channels-last path under no_grad; it must compute the same function
+    torch.manual_seed(0)
+    model = ConvVAE(latent_dim=16)
+    z = torch.randn(64, 16)
+    with_gradients = model.decode(z)
+    with torch.no_grad():
+        without = model.decode(z)
+    assert with_gradients.requires_grad and not without.requires_grad
+    assert without.shape == (64, 1, 28, 28) and without.is_contiguous()
+    torch.testing.assert_close(without, with_gradients.detach(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("c_in, c_out, side, bias", [(64, 32, 7, True), (32, 1, 14, True), (3, 5, 4, False)])
+def test_the_subpixel_form_computes_the_transposed_convolution(c_in, c_out, side, bias):
+    layer = torch.nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1, bias=bias).double()
+    h = torch.randn(6, c_in, side, side, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(subpixel_transposed_conv(layer, h), layer(h), rtol=0, atol=1e-12)
+
+
+def test_the_subpixel_form_refuses_other_layers():
+    with pytest.raises(ValueError, match="needs kernel_size=4, stride=2, padding=1"):
+        subpixel_transposed_conv(torch.nn.ConvTranspose2d(2, 2, kernel_size=3, stride=2, padding=1), torch.zeros(1, 2, 4, 4))

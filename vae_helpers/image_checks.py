@@ -21,7 +21,7 @@ def check_images(images, name="images", *, binary=False):
         binary: also require every pixel to be 0 or 1 (where a true log-likelihood in nats is computed).
     Returns:
         images, unchanged, so a caller can write `x = check_images(x, "x")`.
-    The cost is one pass over the pixels (a few milliseconds for the 4,000 training digits).
+    Good images cost one pass over the pixels (about 20 microseconds for a batch of 128 digits).
     """
     if not isinstance(images, torch.Tensor):
         hint = " (convert a NumPy array with torch.from_numpy(array))" if hasattr(images, "__array__") else ""
@@ -30,21 +30,20 @@ def check_images(images, name="images", *, binary=False):
         raise TypeError(f"{name} must hold floats with pixels in [0, 1], got dtype {images.dtype}"
                         f"{_integer_hint(images)}")
     _check_shape(images, name)
-    finite = torch.isfinite(images)
-    if not finite.all():
-        bad_images = (~finite).flatten(1).any(dim=1).nonzero().flatten()
-        raise ValueError(
-            f"{name} holds {int(torch.isnan(images).sum())} NaN and {int(torch.isinf(images).sum())} infinite "
-            f"pixel values, in {len(bad_images)} of its {len(images)} images (the first at index "
-            f"{bad_images[0].item()}); every pixel must be a number in [0, 1]: drop or repair those images"
-        )
-    low, high = torch.aminmax(images)
-    low, high = low.item(), high.item()
-    if low < 0 or high > 1:
+    low, high = (value.item() for value in torch.aminmax(images))  # one pass; a NaN makes both NaN
+    if not (0 <= low and high <= 1):  # also true for NaN: only bad images pay for the closer look below
+        finite = torch.isfinite(images)
+        if not finite.all():
+            bad_images = (~finite).flatten(1).any(dim=1).nonzero().flatten()
+            raise ValueError(
+                f"{name} holds {int(torch.isnan(images).sum())} NaN and {int(torch.isinf(images).sum())} infinite "
+                f"pixel values, in {len(bad_images)} of its {len(images)} images (the first at index "
+                f"{bad_images[0].item()}); every pixel must be a number in [0, 1]: drop or repair those images"
+            )
         raise ValueError(f"{name} must have pixels in [0, 1], found values from {low:g} to {high:g}"
                          f"{_range_hint(images, low, high)}")
     if binary:
-        grey = ((images != 0) & (images != 1)).sum().item()
+        grey = torch.count_nonzero(torch.frac(images)).item()  # pixels in [0, 1] with a fractional part
         if grey:
             raise ValueError(
                 f"{name} must be binary (every pixel 0 or 1) for a true log-likelihood in nats, found {grey:,} "

@@ -10,6 +10,7 @@ The prior p(z) is N(0, I).
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vae_helpers.data import IMAGE_SHAPE
@@ -126,8 +127,40 @@ class ConvVAE(VAE):
             nn.ConvTranspose2d(c1, 1, kernel_size=4, stride=2, padding=1),  # -> (B, 1, 28, 28) logits
         )
 
+    def decode(self, z):
+        """Map latent codes (B, latent_dim) to pixel logits (B, 1, 28, 28) of p(x|z)."""
+        if torch.is_grad_enabled():
+            return self.decoder(z)
+        # Without gradients (scoring, sampling, widgets) the same function is computed about twice as fast on a
+        # CPU: channels-last activations for the first transposed convolution, and the last one as an equivalent
+        # sub-pixel convolution (4,000 codes on one thread: 0.69 s instead of 1.31 s, see the notes in
+        # benchmarks/RESULTS.md). Training keeps the plain layers, with which the shipped
+        # checkpoints' histories were recorded.
+        linear, relu, unflatten, transposed, relu_2, last = self.decoder
+        h = unflatten(relu(linear(z))).contiguous(memory_format=torch.channels_last)  # (B, c2, 7, 7)
+        return subpixel_transposed_conv(last, relu_2(transposed(h))).contiguous()  # (B, 1, 28, 28)
+
     def config(self):
         return {"latent_dim": self.latent_dim, "channels": list(self.channels)}
+
+
+# Output pixel 2i + a of a transposed convolution with kernel 4, stride 2 and padding 1 sees input pixels i - 1, i
+# and i + 1 through kernel taps that depend on its phase a: row a of this table gives the tap for each of the
+# three (4: none, a zero).
+_PHASE_TAPS = torch.tensor([[3, 1, 4], [4, 2, 0]])
+
+
+def subpixel_transposed_conv(layer, h):
+    """Compute layer(h) for a ConvTranspose2d(kernel_size=4, stride=2, padding=1) as a 3x3 convolution into 4 times
+    the channels followed by PixelShuffle(2) (Shi et al. 2016, "Real-time single image and video super-resolution");
+    the same numbers up to rounding, and on a CPU several times faster for few output channels."""
+    if (layer.kernel_size, layer.stride, layer.padding, layer.output_padding) != ((4, 4), (2, 2), (1, 1), (0, 0)):
+        raise ValueError(f"needs kernel_size=4, stride=2, padding=1 and no output_padding, got {layer}")
+    weight = F.pad(layer.weight, (0, 1, 0, 1))[:, :, _PHASE_TAPS][..., _PHASE_TAPS]  # (C_in, C_out, a, ty, b, tx)
+    c_in, c_out = weight.shape[:2]
+    weight = weight.permute(1, 2, 4, 0, 3, 5).reshape(c_out * 4, c_in, 3, 3)  # PixelShuffle's channel order
+    bias = None if layer.bias is None else layer.bias.repeat_interleave(4)
+    return F.pixel_shuffle(F.conv2d(h, weight.contiguous(memory_format=torch.channels_last), bias, padding=1), 2)
 
 
 MODEL_CLASSES = {cls.__name__: cls for cls in (MLPVAE, ConvVAE)}

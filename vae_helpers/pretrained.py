@@ -26,6 +26,8 @@ class Recipe:
 SHIPPED = {
     # notebooks 05 and 07: a 2-D latent space you can look at directly
     "mlp_vae_2d": Recipe("MLPVAE", {"latent_dim": 2, "hidden_dims": [256, 128]}, {"num_epochs": 100}),
+    # notebook 06's comparison: the MLP of 05 with as many latent dimensions as the conv VAE
+    "mlp_vae_16d": Recipe("MLPVAE", {"latent_dim": 16, "hidden_dims": [256, 128]}, {"num_epochs": 100}),
     # notebooks 06 and 07: the series' best model
     "conv_vae_16d": Recipe("ConvVAE", {"latent_dim": 16, "channels": [32, 64]}, {"num_epochs": 100}),
     # notebook 06's look at beta: the same model with the KL term weighted by 0.5 and by 4

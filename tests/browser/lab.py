@@ -69,7 +69,7 @@ class LabServer:
             command.append("--allow-root")  # Jupyter refuses to start as root without it
         self.log = open(self.home / "lab.log", "w")
         self.process = subprocess.Popen(command, env=self.environment(), stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited at start: {(self.home / 'lab.log').read_text()[-2000:]}")
@@ -78,7 +78,7 @@ class LabServer:
                     return self
             except OSError:
                 time.sleep(0.3)
-        raise TimeoutError("JupyterLab did not answer within 60 s")
+        raise TimeoutError("JupyterLab did not answer within 180 s")
 
     def __exit__(self, *exc):
         self.process.terminate()
@@ -119,8 +119,8 @@ class NotebookPage:
         workspace = secrets.token_hex(4)
         self.page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{name}?token={server.token}")
         self.panel = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
-        self.panel.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-        self.wait_for(self.kernel_ready, 60, "a connected, idle kernel")
+        self.panel.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=180_000)
+        self.wait_for(self.kernel_ready, 180, "a connected, idle kernel")
 
     def wait_for(self, condition, seconds, what):
         deadline = time.monotonic() + seconds
@@ -140,13 +140,13 @@ class NotebookPage:
     def busy_prompts(self):
         return self.panel.locator(".jp-InputPrompt:has-text('[*]')").count()
 
-    def run_all(self, seconds=300):
+    def run_all(self, seconds=900):
         """Run All Cells from the Run menu; retry once if no cell started (a kernel can report idle too early)."""
         for attempt in range(3):
             self.page.locator(".lm-MenuBar-itemLabel:text-is('Run')").click()
             self.page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
             try:
-                self.wait_for(lambda: self.busy_prompts() > 0 or self.executed_all(), 20, "Run All to start")
+                self.wait_for(lambda: self.busy_prompts() > 0 or self.executed_all(), 60, "Run All to start")
                 break
             except TimeoutError:
                 self.page.keyboard.press("Escape")  # close a menu left open by a click that did not land
@@ -172,6 +172,20 @@ class NotebookPage:
         cell.scroll_into_view_if_needed()
         return cell
 
-    def wait_idle(self, seconds=30):
+    def wait_for_typesetting(self, at_least=1, seconds=180, settled_polls=4):
+        """Wait until MathJax has typeset at least `at_least` formulas and the count has stopped changing for
+        `settled_polls` polls in a row (a second); return the count. No fixed delay, so a busy machine only waits
+        longer."""
+        counts = []
+
+        def settled():
+            counts.append(self.panel.locator("mjx-container").count())
+            recent = counts[-settled_polls:]
+            return len(recent) == settled_polls and len(set(recent)) == 1 and recent[0] >= at_least
+
+        self.wait_for(settled, seconds, f"MathJax to typeset at least {at_least} formula(s)")
+        return counts[-1]
+
+    def wait_idle(self, seconds=120):
         self.wait_for(self.kernel_ready, seconds, "the kernel to be idle")
         self.page.wait_for_timeout(300)  # the last image update reaches the page just after the kernel goes idle
