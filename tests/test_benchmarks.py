@@ -34,23 +34,46 @@ def test_the_peer_runs_through_the_series_objectives():
     assert torch.isfinite(terms.total).all() and (terms.kl >= 0).all()
 
 
-def test_snapshots_are_taken_once_per_budget_after_that_much_training():
+def test_each_budget_keeps_the_best_validation_epoch_within_it(monkeypatch):
+    from vae_helpers import training
+
     images = data.load_digits(split="train", limit=64).images
-    budgets = [0.5, 0.25, 0.6, 1.0]  # epochs of 0.25 s: reached after 2, 1, 3 (overshooting to 0.75 s) and 4 epochs
-    model, snapshots = train_with_snapshots(PeerVAE, images, budgets, seed=0, clock=FakeClock(0.25))
-    assert {budget: (seconds, epochs) for budget, (seconds, epochs, _) in snapshots.items()} == {
-        0.25: (0.25, 1), 0.5: (0.5, 2), 0.6: (0.75, 3), 1.0: (1.0, 4)}
+    validation = data.load_digits(split="validation", binarized=True, limit=16).images
+    script = iter([-300.0, -250.0, -260.0, -240.0, -245.0])  # the validation ELBO after epochs 1 to 5
+    monkeypatch.setattr(training, "evaluate_elbo",
+                        lambda *args, **kwargs: dict.fromkeys(("elbo", "reconstruction", "kl"), next(script)))
+    budgets = [0.5, 0.25, 0.6, 1.25]  # epochs of 0.25 s: reached after 2, 1, 3 (overshooting to 0.75 s) and 5 epochs
+    model, snapshots = train_with_snapshots(PeerVAE, images, validation, budgets, seed=0, clock=FakeClock(0.25))
+    # budget -> (seconds trained, epoch chosen): within 0.75 s epoch 2 is best; within 1.25 s epoch 4
+    assert {budget: (seconds, epoch) for budget, (seconds, epoch, _) in snapshots.items()} == {
+        0.25: (0.25, 1), 0.5: (0.5, 2), 0.6: (0.75, 2), 1.25: (1.25, 4)}
     for _, _, state in snapshots.values():
         assert set(state) == set(model.state_dict())
-    # training stopped at the longest budget, so the last snapshot holds the final weights ...
-    assert torch.equal(snapshots[1.0][2]["fc1.weight"], model.state_dict()["fc1.weight"])
-    # ... and an earlier snapshot is a copy: later training did not change the weights it kept
-    assert not torch.equal(snapshots[0.25][2]["fc1.weight"], model.state_dict()["fc1.weight"])
+    # a snapshot is a copy of the chosen epoch's weights: later training did not change them
+    assert torch.equal(snapshots[0.5][2]["fc1.weight"], snapshots[0.6][2]["fc1.weight"])
+    assert not torch.equal(snapshots[0.25][2]["fc1.weight"], snapshots[1.25][2]["fc1.weight"])
+
+
+def test_leads_are_paired_per_seed_differences():
+    from bench_quality import PEER, SERIES_DEFAULT, summarise
+
+    def run(model, seed, nll):
+        return {"model": model, "seed": seed, "budget": 30, "seconds": 30.0, "epoch": 5, "negative_elbo": nll + 5,
+                "negative_log_px": nll}
+
+    # seed 0 is an easy draw for both models, seed 2 a hard one: pairing removes what the seeds share
+    runs = [run(SERIES_DEFAULT, 0, 95), run(SERIES_DEFAULT, 1, 97), run(SERIES_DEFAULT, 2, 99),
+            run(PEER, 0, 96), run(PEER, 1, 100), run(PEER, 2, 101)]
+    summary = summarise(runs)
+    lead = summary["leads"][(PEER, 30)]
+    assert lead["negative_log_px"] == 2 and lead["negative_log_px_range"] == (1, 3)
+    assert summary["medians"][(PEER, 30)]["negative_log_px"] == 100
+    assert summary["medians"][(SERIES_DEFAULT, 30)]["negative_log_px_range"] == (95, 99)
 
 
 def test_the_quality_benchmark_refuses_to_run_without_the_two_models_it_compares(monkeypatch):
     import bench_quality
 
-    monkeypatch.setattr(sys, "argv", ["bench_quality.py", "--models", "MLPVAE(latent_dim=20)"])
+    monkeypatch.setattr(sys, "argv", ["bench_quality.py", "--models", "MLPVAE(latent_dim=16)"])
     with pytest.raises(SystemExit):
         bench_quality.main()

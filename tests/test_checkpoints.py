@@ -14,9 +14,11 @@ from vae_helpers.training import History
 def saved(tmp_path):
     model = ConvVAE(latent_dim=4, channels=(4, 8))
     history = History(epoch=[1], train_elbo=[-200.0], train_reconstruction=[-190.0], train_kl=[10.0],
-                      test_elbo=[-210.0], test_reconstruction=[-199.0], test_kl=[11.0], seconds=[0.5])
+                      validation_elbo=[-210.0], validation_reconstruction=[-199.0], validation_kl=[11.0], seconds=[0.5],
+                      best_epoch=1)
     path = tmp_path / "tiny"
-    save_checkpoint(path, model, training={"num_epochs": 1}, data={"name": "mnist-5k"}, history=history)
+    save_checkpoint(path, model, training={"num_epochs": 1}, data={"name": "mnist-5k"}, history=history,
+                    test_scores={"elbo": -212.0})
     return path, model
 
 
@@ -29,7 +31,8 @@ def test_round_trip_restores_weights_and_record(saved):
     loaded, record = load_checkpoint(path)
     assert isinstance(loaded, ConvVAE) and same_weights(loaded, model)
     assert record["model_config"] == {"latent_dim": 4, "channels": [4, 8]}
-    assert record["epochs"] == 1 and record["test_elbo"] == -210.0 and record["data"] == {"name": "mnist-5k"}
+    assert record["epochs"] == 1 and record["best_epoch"] == 1 and record["validation_elbo"] == -210.0
+    assert record["test"] == {"elbo": -212.0} and record["data"] == {"name": "mnist-5k"}
     into = ConvVAE(latent_dim=4, channels=(4, 8))
     load_checkpoint(str(path) + ".safetensors", into)  # the suffix may be given
     assert same_weights(into, model)

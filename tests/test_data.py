@@ -2,6 +2,8 @@
 
 import shutil
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -9,21 +11,44 @@ from vae_helpers import data, downloads
 from vae_helpers.config import DATA_DIR
 
 
-def test_shipped_splits_have_the_documented_sizes_and_a_stratified_test_set():
-    train, test = data.load_digits(split="train"), data.load_digits(split="test")
-    assert train.images.shape == (4000, 1, 28, 28) and test.images.shape == (1000, 1, 28, 28)
-    assert train.images.dtype == torch.float32 and train.labels.dtype == torch.int64
-    assert 0 <= train.images.min() and train.images.max() <= 1
-    assert torch.bincount(test.labels, minlength=10).tolist() == [100] * 10
-    assert torch.bincount(train.labels, minlength=10).tolist() == [400] * 10
-    # The split is shuffled: the first 100 training digits are not all one class (the CSV is sorted by label).
-    assert len(train.labels[:100].unique()) == 10
+def test_shipped_splits_have_the_documented_sizes_and_are_stratified():
+    splits = {split: data.load_digits(split=split) for split in data.SPLITS}
+    sizes = {split: tuple(digits.images.shape) for split, digits in splits.items()}
+    assert sizes == {"train": (3500, 1, 28, 28), "validation": (500, 1, 28, 28), "test": (1000, 1, 28, 28)}
+    per_class = {"train": 350, "validation": 50, "test": 100}
+    for split, digits in splits.items():
+        assert digits.images.dtype == torch.float32 and digits.labels.dtype == torch.int64
+        assert 0 <= digits.images.min() and digits.images.max() <= 1
+        assert torch.bincount(digits.labels, minlength=10).tolist() == [per_class[split]] * 10, split
+    # The file is shuffled (the CSV is sorted by label): the first 100 test digits hold every class. The train
+    # split starts where validation (each class's first digits) has taken its share, so its first digits lean
+    # towards some classes; a few hundred in, every class is there.
+    assert len(splits["test"].labels[:100].unique()) == 10 and len(splits["train"].labels[:300].unique()) == 10
 
 
-def test_train_and_test_share_no_image():
-    train, test = data.load_digits(split="train"), data.load_digits(split="test")
-    train_rows = {row.numpy().tobytes() for row in (train.images * 255).round().to(torch.uint8).flatten(1)}
-    assert not any(row.numpy().tobytes() in train_rows for row in (test.images * 255).round().to(torch.uint8).flatten(1))
+def pixel_rows(images):
+    return {row.numpy().tobytes() for row in (images * 255).round().to(torch.uint8).flatten(1)}
+
+
+def test_the_three_splits_share_no_image_and_train_plus_validation_is_the_training_file():
+    rows = {split: pixel_rows(data.load_digits(split=split).images) for split in data.SPLITS}
+    assert not rows["train"] & rows["validation"] and not rows["train"] & rows["test"]
+    assert not rows["validation"] & rows["test"]
+    with np.load(DATA_DIR / data.SHIPPED_FILE) as archive:
+        whole_file = pixel_rows(torch.from_numpy(archive["train_images"]).float() / 255)
+    assert rows["train"] | rows["validation"] == whole_file
+
+
+def test_validation_mask_takes_the_first_share_of_every_class_in_file_order():
+    labels = [0, 1, 0, 1, 0, 1, 0, 1, 2, 2]
+    assert data.validation_mask(labels, 1 / 2).tolist() == [True, True, True, True, False, False, False, False,
+                                                           True, False]
+
+
+def test_validation_is_binarized_with_the_fixed_seed_like_test():
+    validation = data.load_digits(split="validation")
+    binary = data.load_digits(split="validation", binarized=True).images
+    torch.testing.assert_close(binary, data.binarize(validation.images, seed=data.TEST_BINARIZATION_SEED))
 
 
 def test_fixed_binarization_is_binary_and_identical_on_every_call():
@@ -47,7 +72,7 @@ def test_limit_keeps_the_first_examples():
     ("kwargs", "message"),
     [
         ({"name": "mnist5k"}, "name must be one of 'mnist-5k', 'mnist', 'fashion-mnist', got 'mnist5k'"),
-        ({"split": "tarin"}, "split must be 'train' or 'test', got 'tarin'"),
+        ({"split": "tarin"}, "split must be one of 'train', 'validation', 'test', got 'tarin'"),
         ({"limit": 0}, "limit must be a positive whole number"),
     ],
 )

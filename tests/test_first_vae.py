@@ -1,7 +1,9 @@
 """The checks of notebook 05's exercises: right answers pass, each typical mistake gets its own hint."""
 
 import itertools
+import json
 import math
+import shutil
 
 import pytest
 import torch
@@ -118,29 +120,58 @@ def test_the_extreme_batch_breaks_formulas_through_probabilities():
     assert torch.allclose(_reconstruction(x, logits), reference, rtol=1e-5)
 
 
-BITS = 154.076453125 / (784 * math.log(2))
+def shipped_nats():
+    """-ELBO of the shipped 2-D MLP VAE on the test digits, in nats per image, from its checkpoint record."""
+    return -first_vae.shipped_test_elbo()
+
+
+def right_bits():
+    return shipped_nats() / (784 * math.log(2))
+
+
+def test_the_default_elbo_is_the_shipped_models_test_score():
+    """The default of exercise 2 is what the record says, and the record's number is the test ELBO of its weights."""
+    record = json.loads((vh.config.CHECKPOINT_DIR / f"{first_vae.SHIPPED_MODEL}.json").read_text(encoding="utf-8"))
+    assert first_vae.shipped_test_elbo() == record["test"]["elbo"]
+    model, _ = vh.pretrained.load_pretrained(first_vae.SHIPPED_MODEL)
+    test = vh.data.load_digits(split="test", binarized=True)
+    assert abs(vh.training.evaluate_elbo(model, test.images)["elbo"] - record["test"]["elbo"]) < 0.5
+
+
+def test_the_default_follows_a_retrained_checkpoint(tmp_path, monkeypatch):
+    """No number is typed into the check: give the record another test ELBO and the right answer moves with it."""
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(vh.config.CHECKPOINT_DIR / f"{first_vae.SHIPPED_MODEL}{suffix}", tmp_path)
+    record_path = tmp_path / f"{first_vae.SHIPPED_MODEL}.json"
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    old_bits, record["test"]["elbo"] = right_bits(), -100.0
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    monkeypatch.setattr(vh.config, "CHECKPOINT_DIR", tmp_path)
+    assert first_vae.shipped_test_elbo() == -100.0
+    assert first_vae.check_bits_per_pixel(100 / (784 * math.log(2))) is True
+    assert first_vae.check_bits_per_pixel(old_bits) is False
 
 
 def test_bits_per_pixel_right_answer(capsys):
-    assert vh.exercises.check_bits_per_pixel(BITS) is True
-    assert "0.2835 bits per pixel" in capsys.readouterr().out
+    assert vh.exercises.check_bits_per_pixel(right_bits()) is True
+    assert f"{right_bits():.4f} bits per pixel" in capsys.readouterr().out
 
 
 def test_bits_per_pixel_uses_the_given_elbo():
     assert first_vae.check_bits_per_pixel(100 / (784 * math.log(2)), test_elbo=-100.0) is True
-    assert first_vae.check_bits_per_pixel(BITS, test_elbo=-100.0) is False
+    assert first_vae.check_bits_per_pixel(right_bits(), test_elbo=-100.0) is False
 
 
 @pytest.mark.parametrize("answer, phrase", [
-    (-BITS, "sign is flipped"),
-    (154.076453125 / 784, "nats per pixel"),
-    (154.076453125 * math.log(2) / 784, "DIVIDING by ln 2"),
-    (154.076453125 / math.log(2), "bits per image"),
-    (154.076453125 / (784 * math.log(10)), "log base 10"),
-    (0.5, "Not this value"),
-    ("a lot", "single number"),
-    (None, "Replace None"),
-])
+    (lambda nats: -nats / (784 * math.log(2)), "sign is flipped"),
+    (lambda nats: nats / 784, "nats per pixel"),
+    (lambda nats: nats * math.log(2) / 784, "DIVIDING by ln 2"),
+    (lambda nats: nats / math.log(2), "bits per image"),
+    (lambda nats: nats / (784 * math.log(10)), "log base 10"),
+    (lambda nats: 0.5, "Not this value"),
+    (lambda nats: "a lot", "single number"),
+    (lambda nats: None, "Replace None"),
+], ids=["sign", "nats per pixel", "times ln 2", "per image", "log10", "other", "text", "None"])
 def test_bits_per_pixel_mistakes(answer, phrase, capsys):
-    assert first_vae.check_bits_per_pixel(answer) is False
+    assert first_vae.check_bits_per_pixel(answer(shipped_nats())) is False
     assert phrase in capsys.readouterr().out

@@ -75,7 +75,7 @@ def test_good_images_pass_unchanged(grey):
 def test_bad_test_images_are_refused_before_any_training_and_no_checkpoint_is_written(grey, tmp_path):
     model = MLPVAE(**SMALL)
     before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
-    with pytest.raises(ValueError, match="test_images holds 1 NaN"):
+    with pytest.raises(ValueError, match="validation_images holds 1 NaN"):
         fit(model, grey, with_nan(grey)[:6], num_epochs=1, progress=False, device="cpu")
     assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
     with pytest.raises(ValueError, match="train_images holds 2 NaN"):

@@ -32,7 +32,7 @@ def test_latent_grid_covers_normal_quantiles_with_the_top_row_highest():
 
 def test_every_helper_draws_on_the_given_axes():
     history = History(epoch=[1, 2], train_elbo=[-200, -150], train_reconstruction=[-190, -140], train_kl=[10, 10],
-                      test_elbo=[-210, -160], test_reconstruction=[-200, -150], test_kl=[10, 10], seconds=[1, 1])
+                      validation_elbo=[-210, -160], validation_reconstruction=[-200, -150], validation_kl=[10, 10], seconds=[1, 1])
     model = MLPVAE(latent_dim=2, hidden_dims=(16,))
     fig, axes = plt.subplots(1, 5)
     assert plotting.show_images(torch.rand(4, 1, 28, 28), ax=axes[0]) is axes[0] and axes[0].images

@@ -15,8 +15,8 @@ SMALL = {"latent_dim": 8, "hidden_dims": (128,)}
 @pytest.fixture(scope="module")
 def digits():
     train = data.load_digits(split="train", limit=1000).images
-    test = data.load_digits(split="test", binarized=True, limit=300).images
-    return train, test
+    validation = data.load_digits(split="validation", binarized=True, limit=300).images
+    return train, validation
 
 
 def test_a_short_run_improves_the_held_out_elbo_by_a_clear_margin(digits):
@@ -24,11 +24,12 @@ def test_a_short_run_improves_the_held_out_elbo_by_a_clear_margin(digits):
     model = MLPVAE(**SMALL)
     before = evaluate_elbo(model, test)["elbo"]  # about -544 nats: every pixel a coin flip
     history = fit(model, train, test, num_epochs=4, progress=False, device="cpu")
-    assert len(history.epoch) == 4 and len(history.test_elbo) == 4
-    assert history.test_elbo[-1] > before + 200, (before, history.test_elbo)
-    assert history.test_elbo[-1] > history.test_elbo[0]
+    assert len(history.epoch) == 4 and len(history.validation_elbo) == 4
+    assert history.validation_elbo[-1] > before + 200, (before, history.validation_elbo)
+    assert history.validation_elbo[-1] > history.validation_elbo[0]
     for epoch in range(4):  # the recorded ELBO is reconstruction minus KL
-        assert history.test_elbo[epoch] == pytest.approx(history.test_reconstruction[epoch] - history.test_kl[epoch])
+        assert history.validation_elbo[epoch] == pytest.approx(
+            history.validation_reconstruction[epoch] - history.validation_kl[epoch])
 
 
 def test_the_same_seed_gives_the_same_history(digits):
@@ -38,7 +39,56 @@ def test_the_same_seed_gives_the_same_history(digits):
         torch.manual_seed(0)
         model = MLPVAE(**SMALL)
         runs.append(fit(model, train[:256], test[:64], num_epochs=2, seed=3, progress=False, device="cpu"))
-    assert runs[0].test_elbo == runs[1].test_elbo and runs[0].train_kl == runs[1].train_kl
+    assert runs[0].validation_elbo == runs[1].validation_elbo and runs[0].train_kl == runs[1].train_kl
+
+
+class ScriptedValidationVAE(MLPVAE):
+    """An MLPVAE whose validation ELBO follows a script, one number per epoch, whatever the weights do."""
+
+    def __init__(self, script, **config):
+        super().__init__(**config)
+        self.script, self.scored = list(script), 0
+        self.weights_at_epoch = []  # a copy of one bias after every epoch, to tell which epoch's weights remain
+
+
+@pytest.fixture
+def scripted_validation(monkeypatch):
+    """Make fit's per-epoch validation score follow model.script, and record the weights at each epoch."""
+    from vae_helpers import training
+
+    def scripted(model, images, **_):
+        value = model.script[model.scored]
+        model.scored += 1
+        model.weights_at_epoch.append(model.decoder[-2].bias.detach().clone())
+        return {"elbo": value, "reconstruction": value, "kl": 0.0}
+
+    monkeypatch.setattr(training, "evaluate_elbo", scripted)
+
+
+def test_patience_stops_training_and_the_best_epochs_weights_are_kept(digits, scripted_validation):
+    train, validation = digits[0][:128], digits[1][:32]
+    model = ScriptedValidationVAE([-300, -250, -200, -210, -205, -201, -190], **SMALL)
+    history = fit(model, train, validation, num_epochs=7, patience=3, progress=False, device="cpu")
+    assert history.epoch == [1, 2, 3, 4, 5, 6]  # epoch 3 is best; 4, 5 and 6 bring no improvement: stop
+    assert history.best_epoch == 3 and history.at_best_epoch("validation_elbo") == -200
+    torch.testing.assert_close(model.decoder[-2].bias, model.weights_at_epoch[2])  # epoch 3's weights, not 6's
+    assert not torch.equal(model.weights_at_epoch[2], model.weights_at_epoch[5])
+
+
+def test_without_patience_every_epoch_runs_and_the_best_is_still_kept(digits, scripted_validation):
+    model = ScriptedValidationVAE([-300, -200, -250, -260], **SMALL)
+    history = fit(model, digits[0][:128], digits[1][:32], num_epochs=4, progress=False, device="cpu")
+    assert history.epoch == [1, 2, 3, 4] and history.best_epoch == 2
+    torch.testing.assert_close(model.decoder[-2].bias, model.weights_at_epoch[1])
+
+
+def test_without_validation_images_the_last_weights_stay_and_patience_is_refused(digits):
+    history = fit(MLPVAE(**SMALL), digits[0][:64], num_epochs=2, progress=False, device="cpu")
+    assert history.best_epoch is None and history.validation_elbo == []
+    with pytest.raises(ValueError, match="patience must be a positive whole number .* validation_images missing"):
+        fit(MLPVAE(**SMALL), digits[0][:64], num_epochs=2, patience=3, progress=False, device="cpu")
+    with pytest.raises(ValueError, match="got patience=0"):
+        fit(MLPVAE(**SMALL), digits[0][:64], digits[1][:8], num_epochs=2, patience=0, progress=False, device="cpu")
 
 
 def test_after_epoch_sees_every_epoch_and_stops_training_when_it_returns_true(digits):
@@ -85,7 +135,7 @@ def test_load_or_train_trains_once_then_loads_and_retrains_when_settings_change(
     second = MLPVAE(**SMALL)
     loaded_history = load_or_train(second, path, train, test, num_epochs=2, progress=False)
     assert "Loaded" in capsys.readouterr().out
-    assert loaded_history.test_elbo == history.test_elbo
+    assert loaded_history.validation_elbo == history.validation_elbo
     for name, tensor in first.state_dict().items():
         torch.testing.assert_close(second.state_dict()[name], tensor)
 

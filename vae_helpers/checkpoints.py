@@ -31,13 +31,14 @@ def checkpoint_paths(path):
     return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
 
-def save_checkpoint(path, model, *, training=None, data=None, history=None):
+def save_checkpoint(path, model, *, training=None, data=None, history=None, test_scores=None):
     """Write model weights and a JSON record describing them; returns the weights path.
 
     Args:
         path: where to save, e.g. data/checkpoints/conv_vae_16d (the suffixes are added).
         model: a vae_helpers VAE. training: dict of fit() settings. data: dict naming the data it saw.
         history: training.History (its per-epoch numbers go into the record).
+        test_scores: the finished model's scores on the test split (computed once, after every choice was made).
     """
     weights_path, record_path = checkpoint_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +52,9 @@ def save_checkpoint(path, model, *, training=None, data=None, history=None):
         "training": training,
         "data": data,
         "epochs": len(history_dict["epoch"]) if history_dict else 0,
-        "test_elbo": history_dict["test_elbo"][-1] if history_dict and history_dict["test_elbo"] else None,
+        "best_epoch": history.best_epoch if history is not None else None,  # the weights saved: validation's choice
+        "validation_elbo": history.at_best_epoch("validation_elbo") if history and history.validation_elbo else None,
+        "test": test_scores,
         "history": history_dict,
         "weights_file": weights_path.name,
         "weights_sha256": _sha256(weights_path),

@@ -44,13 +44,18 @@ def plot_reconstructions(originals, reconstructions, ax=None, title="top: input,
 
 
 def plot_history(history, term="elbo", ax=None):
-    """Plot one term ("elbo", "reconstruction" or "kl") per epoch for the train and test sets, in nats."""
+    """Plot one term ("elbo", "reconstruction" or "kl") per epoch for the train and validation sets, in nats.
+
+    A dotted line marks history.best_epoch, the epoch whose weights fit() kept.
+    """
     if term not in ("elbo", "reconstruction", "kl"):
         raise ValueError(f"term must be 'elbo', 'reconstruction' or 'kl', got {term!r}")
     ax = ax or plt.figure(figsize=(4, 3)).gca()
     ax.plot(history.epoch, getattr(history, f"train_{term}"), label="train", marker=".")
-    if history.test_elbo:
-        ax.plot(history.epoch, getattr(history, f"test_{term}"), label="test", marker=".")
+    if history.validation_elbo:
+        ax.plot(history.epoch, getattr(history, f"validation_{term}"), label="validation", marker=".")
+    if history.best_epoch is not None:
+        ax.axvline(history.best_epoch, color="gray", linestyle=":", label=f"kept: epoch {history.best_epoch}")
     labels = {"elbo": "ELBO", "reconstruction": "E_q[log p(x|z)]", "kl": "KL(q(z|x) || p(z))"}
     ax.set(xlabel="epoch", ylabel="nats per image", title=labels[term])
     ax.legend()

@@ -35,11 +35,11 @@ SERIES = (
     ("04_the_reparameterization_trick", "The reparameterization trick",
      "z = μ + σ·ε; pathwise versus score-function gradients, their variance, and where each fails"),
     ("05_your_first_vae", "Your first VAE",
-     "an MLP VAE written from scratch, trained on real digits, its 2-D latent space, honest nats"),
+     "an MLP VAE written from scratch, trained on real digits with early stopping on a validation split, its 2-D latent space, honest nats"),
     ("06_the_convolutional_vae", "The convolutional VAE",
-     "a conv VAE, the importance-weighted bound on log p(x), a comparison in nats, active dimensions, β"),
+     "a conv VAE, the importance-weighted bound on log p(x), the approximation and amortization gaps, comparisons per epoch and per second with standard errors, active dimensions, β"),
     ("07_exploring_the_latent_space", "Exploring the latent space",
-     "drop the encoder: traverse, map, interpolate, sample and inspect uncertainty with five widgets"),
+     "drop the encoder: the aggregate posterior and its holes (ELBO surgery); traverse, map, interpolate, sample and inspect uncertainty with five widgets"),
 )
 # Where the series is published: the one place the address is written. The setup cell (Colab branch) and the
 # README's badges are stamped from it; change it here and run `python -m vae_helpers.series`.

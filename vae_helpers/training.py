@@ -11,21 +11,27 @@ from vae_helpers import checkpoints, config
 from vae_helpers.data import TEST_BINARIZATION_SEED, binarize as binarize_images
 from vae_helpers.objectives import elbo
 
-FIT_DEFAULTS = {"num_epochs": 10, "batch_size": 128, "lr": 1e-3, "beta": 1.0, "seed": 0, "binarize": True}
+FIT_DEFAULTS = {"num_epochs": 10, "batch_size": 128, "lr": 1e-3, "beta": 1.0, "seed": 0, "binarize": True,
+                "patience": None}
 
 
 @dataclass
 class History:
-    """Per-epoch means in nats per image; the ELBO columns are the true ELBO (beta = 1) whatever beta trained."""
+    """Per-epoch means in nats per image; the ELBO columns are the true ELBO (beta = 1) whatever beta trained.
+
+    best_epoch is the epoch with the highest validation ELBO, whose weights fit() leaves in the model (None when
+    no validation images were given: then the model holds the last epoch's weights).
+    """
 
     epoch: list = field(default_factory=list)
     train_elbo: list = field(default_factory=list)
     train_reconstruction: list = field(default_factory=list)
     train_kl: list = field(default_factory=list)
-    test_elbo: list = field(default_factory=list)
-    test_reconstruction: list = field(default_factory=list)
-    test_kl: list = field(default_factory=list)
+    validation_elbo: list = field(default_factory=list)
+    validation_reconstruction: list = field(default_factory=list)
+    validation_kl: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
+    best_epoch: int | None = None
 
     def as_dict(self):
         return asdict(self)
@@ -33,6 +39,11 @@ class History:
     @classmethod
     def from_dict(cls, values):
         return cls(**values)
+
+    def at_best_epoch(self, column):
+        """The value of `column` (e.g. "validation_elbo") at best_epoch, or at the last epoch if there is none."""
+        index = self.epoch.index(self.best_epoch) if self.best_epoch is not None else -1
+        return getattr(self, column)[index]
 
 
 @torch.no_grad()
@@ -57,35 +68,44 @@ def evaluate_elbo(model, images, *, batch_size=500, seed=0, binary=True):
     return {name: total / len(images) for name, total in sums.items()}
 
 
-def fit(model, train_images, test_images=None, *, num_epochs=10, batch_size=128, lr=1e-3, beta=1.0, seed=0,
-        binarize=True, device=None, progress=True, after_epoch=None, clock=time.perf_counter):
+def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_size=128, lr=1e-3, beta=1.0, seed=0,
+        binarize=True, patience=None, device=None, progress=True, after_epoch=None, clock=time.perf_counter):
     """Train `model` in place with Adam on the loss -mean(reconstruction - beta * KL); returns a History.
 
     Args:
         train_images: (N, 1, 28, 28) grey levels in [0, 1]. With binarize=True each epoch sees a fresh
             Bernoulli draw of them (dynamic binarization), so the ELBO is a true log-likelihood bound in nats.
-        test_images: (M, 1, 28, 28) images scored after every epoch (binarized once with the fixed test seed).
+        validation_images: (M, 1, 28, 28) images scored after every epoch (binarized once with the fixed seed of
+            data.TEST_BINARIZATION_SEED). When given, the model ends with the weights of the epoch whose validation
+            ELBO was highest (history.best_epoch). Never pass the test split: choices are made on validation.
+        num_epochs: the most epochs to train. patience: stop once the validation ELBO has not improved for this
+            many epochs (None: train all num_epochs; needs validation_images).
         beta: KL weight (1 trains the ELBO itself). seed: controls shuffling, binarization and sampling noise.
         device: "cpu", "cuda", "mps" or None for the best available.
         after_epoch: optional function called as after_epoch(model, history) after every epoch; training stops
             early when it returns True (benchmarks/bench_quality.py uses it to train for a time budget).
         clock: the function that times each epoch for history.seconds (tests pass a fake one).
     Raises:
-        TypeError or ValueError, before any training, for images that are not (N, 1, 28, 28) floats in [0, 1].
+        TypeError or ValueError, before any training, for images that are not (N, 1, 28, 28) floats in [0, 1]
+            and for a patience without validation images.
         FloatingPointError if the loss stops being finite (with the epoch and batch where it happened).
     Introduced in notebooks/05_your_first_vae.ipynb.
     """
     model.check_input(train_images, "train_images")
-    if test_images is not None:
-        model.check_input(test_images, "test_images")
+    if validation_images is not None:
+        model.check_input(validation_images, "validation_images")
+    if patience is not None and (validation_images is None or not isinstance(patience, int) or patience < 1):
+        raise ValueError(f"patience must be a positive whole number of epochs and needs validation_images to "
+                         f"watch, got patience={patience!r} with validation_images "
+                         f"{'given' if validation_images is not None else 'missing'}")
     device = config.choose_device(device) if not isinstance(device, torch.device) else device
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator(device="cpu").manual_seed(seed)  # shuffling and binarization, same on any device
     noise = torch.Generator(device=device).manual_seed(seed)  # reparameterization noise
-    if test_images is not None and binarize:
-        test_images = binarize_images(test_images, seed=TEST_BINARIZATION_SEED)
-    history = History()
+    if validation_images is not None and binarize:
+        validation_images = binarize_images(validation_images, seed=TEST_BINARIZATION_SEED)
+    history, best_state = History(), None
     epochs = trange(1, num_epochs + 1, desc=f"training {type(model).__name__}", unit="epoch", disable=not progress)
     for epoch in epochs:
         start = clock()
@@ -95,13 +115,20 @@ def fit(model, train_images, test_images=None, *, num_epochs=10, batch_size=128,
         history.seconds.append(clock() - start)
         for name, value in train_terms.items():
             getattr(history, f"train_{name}").append(value)
-        if test_images is not None:
-            for name, value in evaluate_elbo(model, test_images, seed=seed, binary=binarize).items():
-                getattr(history, f"test_{name}").append(value)
+        if validation_images is not None:
+            for name, value in evaluate_elbo(model, validation_images, seed=seed, binary=binarize).items():
+                getattr(history, f"validation_{name}").append(value)
+            if history.best_epoch is None or history.validation_elbo[-1] > history.at_best_epoch("validation_elbo"):
+                history.best_epoch = epoch
+                best_state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
         epochs.set_postfix(train_elbo=f"{history.train_elbo[-1]:.1f}",
-                           test_elbo=f"{history.test_elbo[-1]:.1f}" if history.test_elbo else "-")
+                           validation_elbo=f"{history.validation_elbo[-1]:.1f}" if history.validation_elbo else "-")
+        if patience is not None and epoch - history.best_epoch >= patience:
+            break
         if after_epoch is not None and after_epoch(model, history):
             break
+    if best_state is not None:
+        model.load_state_dict(best_state)  # the epoch validation chose, not merely the last one
     model.eval()
     return history
 
@@ -131,7 +158,7 @@ def _train_one_epoch(model, optimizer, images, batch_size, beta, binarize, gener
     return {name: total / len(images) for name, total in sums.items()}
 
 
-def load_or_train(model, path, train_images, test_images, *, data_name="mnist-5k", progress=True, **fit_settings):
+def load_or_train(model, path, train_images, validation_images, *, data_name="mnist-5k", progress=True, **fit_settings):
     """Load checkpoint `path` if it was trained with exactly these settings, otherwise train and save it there.
 
     "These settings" are the model's class and config, the fit() settings (defaults filled in) and the data
@@ -143,7 +170,7 @@ def load_or_train(model, path, train_images, test_images, *, data_name="mnist-5k
     if unknown:
         raise TypeError(f"unknown fit settings {sorted(unknown)}; the settings are {sorted(FIT_DEFAULTS)}")
     training = {**FIT_DEFAULTS, **fit_settings}
-    data = {"name": data_name, "train_size": len(train_images), "test_size": len(test_images)}
+    data = {"name": data_name, "train_size": len(train_images), "validation_size": len(validation_images)}
     weights_path, _ = checkpoints.checkpoint_paths(path)
     if weights_path.exists():
         record = checkpoints.read_record(path)
@@ -152,11 +179,13 @@ def load_or_train(model, path, train_images, test_images, *, data_name="mnist-5k
         differences = {key: (record.get(key), value) for key, value in wanted.items() if record.get(key) != value}
         if not differences:
             checkpoints.load_checkpoint(path, model)
-            print(f"Loaded {weights_path} ({record['epochs']} epochs, test ELBO {record['test_elbo']:.2f} nats); "
+            history = History.from_dict(record["history"])
+            print(f"Loaded {weights_path} ({record['epochs']} epochs, validation ELBO "
+                  f"{history.at_best_epoch('validation_elbo'):.2f} nats at epoch {history.best_epoch}); "
                   f"delete it to train again.")
-            return History.from_dict(record["history"])
+            return history
         print(f"{Path(weights_path).name} was trained with other settings, so training anew: "
               + "; ".join(f"{key}: saved {saved}, now {now}" for key, (saved, now) in differences.items()))
-    history = fit(model, train_images, test_images, progress=progress, **training)
+    history = fit(model, train_images, validation_images, progress=progress, **training)
     checkpoints.save_checkpoint(path, model, training=training, data=data, history=history)
     return history

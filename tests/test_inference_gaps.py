@@ -1,0 +1,63 @@
+"""Per-image Gaussians found with the decoder fixed: on a model whose posterior is a diagonal Gaussian they recover
+it exactly (no approximation gap), and what they gain over a wrong encoder is exactly the amortization gap."""
+
+import torch
+
+from vae_helpers import data
+from vae_helpers.distributions import gaussian_kl
+from vae_helpers.inference_gaps import fit_local_posteriors, posterior_elbo
+from vae_helpers.models import MLPVAE
+
+from .test_objectives import LinearGaussian, exact_log_px
+from .test_objectives import data as linear_gaussian_data
+
+
+def test_local_posteriors_recover_the_exact_posterior_from_a_wrong_encoder():
+    x = linear_gaussian_data(n=20)
+    exact, wrong = LinearGaussian(), LinearGaussian(mean_error=0.8, logvar_error=1.0)
+    mu, logvar = fit_local_posteriors(wrong, x, steps=1500, lr=0.02, num_samples=256,
+                                      generator=torch.Generator().manual_seed(0))
+    true_mu, true_logvar = exact.encode(x)
+    torch.testing.assert_close(mu, true_mu, atol=0.05, rtol=0)
+    torch.testing.assert_close(logvar, true_logvar, atol=0.1, rtol=0)
+    # the best Gaussian is the posterior: its ELBO is log p(x), so the approximation gap is zero here ...
+    local = posterior_elbo(exact, x, mu, logvar, num_samples=20_000, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(local, exact_log_px(x), atol=0.02, rtol=0)
+    # ... and all of the wrong encoder's gap is amortization: log p(x) - ELBO(q_phi) = KL(q_phi || posterior)
+    wrong_mu, wrong_logvar = wrong.encode(x)
+    encoder = posterior_elbo(wrong, x, wrong_mu, wrong_logvar, num_samples=20_000,
+                             generator=torch.Generator().manual_seed(2))
+    kl_to_posterior = gaussian_kl(wrong_mu, wrong_logvar, true_mu, true_logvar)  # 4.56 nats for every point
+    torch.testing.assert_close(local - encoder, kl_to_posterior, atol=0.1, rtol=0)  # up to Monte Carlo noise
+
+
+def test_the_decoder_stays_fixed_and_every_digit_gains():
+    torch.manual_seed(0)
+    model = MLPVAE(latent_dim=4, hidden_dims=(32,))
+    x = data.load_digits(split="validation", binarized=True, limit=16).images
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    mu, logvar = fit_local_posteriors(model, x, steps=100, num_samples=4, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
+    assert all(parameter.requires_grad for parameter in model.parameters()) and model.training
+    with torch.no_grad():
+        encoder_mu, encoder_logvar = model.encode(x)
+        scores = [posterior_elbo(model, x, m, v, num_samples=500, generator=torch.Generator().manual_seed(3))
+                  for m, v in ((encoder_mu, encoder_logvar), (mu, logvar))]
+    assert (scores[1] > scores[0]).all()  # each digit's own Gaussian beats the shared encoder's
+
+
+class ConstantLikelihood(MLPVAE):
+    """log p(x|z) = -5 nats for every x and z, so E_q[log p(x|z)] is -5 however the draws are chunked."""
+
+    def log_likelihood(self, x, z):
+        return torch.full((len(z),), -5.0)
+
+
+def test_posterior_elbo_averages_every_draw_once_whatever_the_chunk_size():
+    model = ConstantLikelihood(latent_dim=4, hidden_dims=(32,))
+    x = data.load_digits(split="validation", binarized=True, limit=6).images
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+        for decodes in (60, 24, 12, 7, 1):  # 10 draws at once; in chunks of 4, 4, 2; of 2; of 1 (7 // 6); of 1
+            torch.testing.assert_close(posterior_elbo(model, x, mu, logvar, num_samples=10, max_decodes=decodes),
+                                       -5.0 - gaussian_kl(mu, logvar))
