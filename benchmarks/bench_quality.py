@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from datetime import date
 
 import torch
 
@@ -129,7 +130,7 @@ def main():
         for name in args.models:
             runs += [{"model": name, "seed": seed, **row} for row in in_fresh_process(run_one, name, seed, budgets,
                                                                                         args.iwae_samples)]
-    QUALITY_JSON.write_text(json.dumps({"machine": machine(), "iwae_samples": args.iwae_samples, "seeds": args.seeds,
+    QUALITY_JSON.write_text(json.dumps({"date": date.today().isoformat(), "machine": machine(), "iwae_samples": args.iwae_samples, "seeds": args.seeds,
                                         "runs": runs}, indent=1) + "\n")
     summary = summarise(runs)
 
