@@ -1,5 +1,6 @@
 """The benchmarks' own logic: the peer is the model PyTorch's example describes, budgets are snapshotted in order."""
 
+import json
 import sys
 
 import pytest
@@ -55,7 +56,7 @@ def test_each_budget_keeps_the_best_validation_epoch_within_it(monkeypatch):
 
 
 def test_leads_are_paired_per_seed_differences():
-    from bench_quality import PEER, SERIES_DEFAULT, summarise
+    from bench_quality import PEER, SERIES_DEFAULT, quality_json, summarise
 
     def run(model, seed, nll):
         return {"model": model, "seed": seed, "budget": 30, "seconds": 30.0, "epoch": 5, "negative_elbo": nll + 5,
@@ -69,6 +70,11 @@ def test_leads_are_paired_per_seed_differences():
     assert lead["negative_log_px"] == 2 and lead["negative_log_px_range"] == (1, 3)
     assert summary["medians"][(PEER, 30)]["negative_log_px"] == 100
     assert summary["medians"][(SERIES_DEFAULT, 30)]["negative_log_px_range"] == (95, 99)
+    # quality.json, which notebook 06 prints, carries these leads next to the runs they came from
+    written = json.loads(quality_json(runs, summary, 3, 1000, "2026-12-01", "test machine"))
+    assert written["runs"] == runs
+    assert [(lead["against"], lead["negative_log_px"], lead["negative_log_px_range"]) for lead in written["leads"]] == [
+        (PEER, 2, [1, 3])]
 
 
 def test_the_quality_benchmark_refuses_to_run_without_the_two_models_it_compares(monkeypatch):

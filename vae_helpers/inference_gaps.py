@@ -11,6 +11,7 @@ q*_x is found by optimising this digit's own mean and log-variance with the deco
 import torch
 
 from vae_helpers.distributions import gaussian_kl
+from vae_helpers.objectives import log_likelihood_of_draws
 
 
 def posterior_elbo(model, x, mu, logvar, *, num_samples=100, max_decodes=4096, generator=None):
@@ -26,8 +27,7 @@ def posterior_elbo(model, x, mu, logvar, *, num_samples=100, max_decodes=4096, g
         k = min(chunk, num_samples - start)
         eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, D)
-        x_repeated = x.unsqueeze(0).expand(k, *x.shape).reshape(-1, *x.shape[1:])
-        total = total + model.log_likelihood(x_repeated, z.reshape(-1, z.shape[-1])).view(k, -1).sum(0)
+        total = total + log_likelihood_of_draws(model, x, z).sum(0)
     return total / num_samples - gaussian_kl(mu, logvar)
 
 

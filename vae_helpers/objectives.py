@@ -62,6 +62,13 @@ def iwae_bound(model, x, num_samples=1000, *, batch_size=None, max_decodes=4096,
     return torch.cat([_iwae_batch(model, xb, num_samples, chunk, generator) for xb in x.split(batch_size)])
 
 
+def log_likelihood_of_draws(model, x, z):
+    """log p(x_b | z_kb) for k draws of codes per image: x (B, 1, 28, 28), z (k, B, D); returns (k, B) nats."""
+    k = z.shape[0]
+    x_repeated = x.unsqueeze(0).expand(k, *x.shape).reshape(-1, *x.shape[1:])  # (k * B, ...): image b, k times
+    return model.log_likelihood(x_repeated, z.reshape(-1, z.shape[-1])).view(k, -1)
+
+
 def _iwae_batch(model, x, num_samples, chunk, generator):
     """IWAE estimates (B,) for one batch, drawing the K samples `chunk` at a time."""
     mu, logvar = model.encode(x)  # (B, D) each
@@ -70,7 +77,6 @@ def _iwae_batch(model, x, num_samples, chunk, generator):
         k = min(chunk, num_samples - start)
         eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, D)
-        x_rep = x.unsqueeze(0).expand(k, *x.shape).reshape(-1, *x.shape[1:])  # (k * B, ...)
-        log_px_z = model.log_likelihood(x_rep, z.reshape(-1, z.shape[-1])).view(k, -1)  # (k, B)
+        log_px_z = log_likelihood_of_draws(model, x, z)  # (k, B)
         log_weights.append(log_px_z + standard_normal_log_prob(z) - gaussian_log_prob(z, mu, logvar))
     return log_mean_exp(torch.cat(log_weights), dim=0)
