@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/bench_quality.py [--seeds 3] [--budgets 30 60 120] [--iwae-samples 1000]
 
-Each model trains with the same loop, data and settings (Adam 1e-3, batch 128, dynamic binarization of the 3,500
-shipped training digits) for the longest budget. After every epoch the 500 validation digits are scored (outside
+Each model trains with the same loop and data (Adam, dynamic binarization of the 3,500 shipped training digits)
+for the longest budget, each with its own settings: the conv VAE with its recipe's (vae_helpers.pretrained, chosen
+on the validation split by tune_conv.py: learning rate 3e-3, batch 128), the peer with its example's (1e-3, 128),
+the 16-D MLP with the series' defaults (1e-3, 128). After every epoch the 500 validation digits are scored (outside
 the clock: only training steps count), and for each budget the benchmark keeps the weights of the epoch with the
 best validation ELBO among the epochs trained within that budget (the epoch that first reaches the budget
 included, so a budget may be overshot by part of one epoch; the table shows the seconds actually trained).
@@ -44,22 +46,28 @@ QUALITY_JSON = RESULTS.with_name("quality.json")
 
 SERIES_DEFAULT = "ConvVAE(latent_dim=16)"
 PEER = "peer: PyTorch example, MLP 784-400-20"
+# name: (a function of the training images that returns a fresh model, the fit() settings it trains with). The
+# conv VAE uses its recipe (vae_helpers.pretrained, chosen on validation by tune_conv.py); the MLP trains with the
+# series' defaults and the peer with its example's own settings (Adam 1e-3, batch 128).
 MODELS = {
-    SERIES_DEFAULT: lambda: vh.models.ConvVAE(latent_dim=16),
-    "MLPVAE(latent_dim=16)": lambda: vh.models.MLPVAE(latent_dim=16),
-    PEER: lambda: PeerVAE(),
+    SERIES_DEFAULT: (lambda images: vh.models.ConvVAE(**vh.pretrained.CONV).initialize_output_bias(images),
+                     {"lr": vh.pretrained.CONV_TRAINING["lr"]}),
+    "MLPVAE(latent_dim=16)": (lambda images: vh.models.MLPVAE(latent_dim=16), {}),
+    PEER: (lambda images: PeerVAE(), {"lr": 1e-3, "batch_size": 128}),
 }
 
 
-def train_with_snapshots(make_model, images, validation_images, budgets, seed, clock=time.perf_counter):
+def train_with_snapshots(make_model, images, validation_images, budgets, seed, clock=time.perf_counter,
+                         **fit_settings):
     """Train for max(budgets) seconds; return (model, {budget: (seconds trained, epoch chosen, state_dict copy)}).
 
+    make_model(images) returns the fresh model; fit_settings (lr, batch_size) go to fit.
     For each budget the snapshot holds the epoch with the best validation ELBO among the epochs trained until the
     budget was first reached. clock times the training epochs (fit's `clock`); the tests pass a fake one, so no
     verdict depends on how fast the machine is.
     """
     torch.manual_seed(seed)
-    model = make_model()
+    model = make_model(images)
     pending, snapshots, best = sorted(budgets), {}, {}
 
     def take_snapshots(model, history):
@@ -72,7 +80,7 @@ def train_with_snapshots(make_model, images, validation_images, budgets, seed, c
         return not pending  # stop once the longest budget is reached
 
     vh.training.fit(model, images, validation_images, num_epochs=10**6, seed=seed, device="cpu", progress=False,
-                    after_epoch=take_snapshots, clock=clock)
+                    after_epoch=take_snapshots, clock=clock, **fit_settings)
     return model, snapshots
 
 
@@ -94,7 +102,9 @@ def run_one(name, seed, budgets, iwae_samples):
     train_images = vh.data.load_digits(split="train").images
     validation_images = vh.data.load_digits(split="validation", binarized=True).images
     test_images = vh.data.load_digits(split="test", binarized=True).images
-    model, snapshots = train_with_snapshots(MODELS[name], train_images, validation_images, budgets, seed)
+    make_model, fit_settings = MODELS[name]
+    model, snapshots = train_with_snapshots(make_model, train_images, validation_images, budgets, seed,
+                                            **fit_settings)
     rows = []
     for budget, (seconds, epoch, state) in sorted(snapshots.items()):
         model.load_state_dict(state)
@@ -151,8 +161,10 @@ def main():
     print("\n".join(["", *rows, "", *margins, "", verdict]))
     write_section("quality", "Model quality at equal training time", [
         f"`benchmarks/bench_quality.py --seeds {args.seeds} --iwae-samples {args.iwae_samples}`: each model trained "
-        f"for the same number of seconds with the same loop, data and settings (Adam 1e-3, batch 128, dynamic "
-        f"binarization of the 3,500 training digits), each run in a fresh process; for each budget the epoch with "
+        f"for the same number of seconds with the same loop and data (Adam, batch 128, dynamic binarization of the "
+        f"3,500 training digits; learning rate {vh.pretrained.CONV_TRAINING['lr']:g} for the conv VAE, its recipe's, "
+        f"chosen on validation by `tune_conv.py`, and 1e-3 for the peer, as in its example, and the MLP), each run "
+        f"in a fresh process; for each budget the epoch with "
         f"the best validation ELBO (500 validation digits) is kept, and only that epoch is scored on all 1,000 test "
         f"digits (fixed binarization). Medians over {args.seeds} training runs; the last column also gives the "
         f"range over runs. Lower is better; nats are true negative log-likelihoods of binary digits. Per-seed "

@@ -13,7 +13,7 @@ HEADER = "# Benchmark results\n\nWritten by `make bench` (the scripts in this fo
 
 
 def machine():
-    """One line naming the processor, cores and torch build, so figures from different machines are not mixed."""
+    """One line naming the processor, its vector instructions, cores and torch build, so figures from different machines are not mixed."""
     name = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -22,7 +22,9 @@ def machine():
                 break
     except OSError:
         pass
-    return f"{name}, {os.cpu_count()} cores, torch {torch.__version__} using {torch.get_num_threads()} threads"
+    # The vector instructions matter: the same "AMD EPYC" runs convolutions several times faster with AVX-512.
+    return (f"{name} ({torch.backends.cpu.get_cpu_capability()}), {os.cpu_count()} cores, torch {torch.__version__} "
+            f"using {torch.get_num_threads()} threads")
 
 
 def write_section(name, title, body_lines):

@@ -44,7 +44,7 @@ def test_each_budget_keeps_the_best_validation_epoch_within_it(monkeypatch):
     monkeypatch.setattr(training, "evaluate_elbo",
                         lambda *args, **kwargs: dict.fromkeys(("elbo", "reconstruction", "kl"), next(script)))
     budgets = [0.5, 0.25, 0.6, 1.25]  # epochs of 0.25 s: reached after 2, 1, 3 (overshooting to 0.75 s) and 5 epochs
-    model, snapshots = train_with_snapshots(PeerVAE, images, validation, budgets, seed=0, clock=FakeClock(0.25))
+    model, snapshots = train_with_snapshots(lambda images: PeerVAE(), images, validation, budgets, seed=0, clock=FakeClock(0.25))
     # budget -> (seconds trained, epoch chosen): within 0.75 s epoch 2 is best; within 1.25 s epoch 4
     assert {budget: (seconds, epoch) for budget, (seconds, epoch, _) in snapshots.items()} == {
         0.25: (0.25, 1), 0.5: (0.5, 2), 0.6: (0.75, 2), 1.25: (1.25, 4)}

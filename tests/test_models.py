@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vae_helpers.models import LOGVAR_MAX, ConvVAE, MLPVAE, build_model, subpixel_transposed_conv
+from vae_helpers.models import LOGVAR_MAX, ConvVAE, MLPVAE, ChannelsLastPixelShuffle, build_model, subpixel_from_transposed
 
 MODELS = [MLPVAE(latent_dim=2), MLPVAE(latent_dim=20, hidden_dims=(64,)), ConvVAE(latent_dim=16), ConvVAE(3, (8, 16))]
 
@@ -30,7 +30,7 @@ def test_config_rebuilds_an_identical_architecture(model):
 
 def test_repr_names_the_settings_and_size():
     text = repr(ConvVAE(latent_dim=16))
-    assert text.startswith("ConvVAE(\n  latent_dim=16, channels=[32, 64], parameters=220,385") and "Conv2d" in text
+    assert text.startswith("ConvVAE(\n  latent_dim=16, channels=[8, 32], parameters=91,452") and "PixelBias" in text
 
 
 def test_reparameterize_has_the_right_mean_and_spread_and_passes_gradients():
@@ -72,17 +72,26 @@ def test_unknown_model_class_is_refused():
         build_model("ResNetVAE", {})
 
 
-def test_conv_decoding_without_gradients_gives_the_numbers_of_the_training_path():
-    # decode takes a faster channels-last path under no_grad; it must compute the same function
-    torch.manual_seed(0)
+def test_conv_decoding_returns_the_usual_layout_whatever_the_mode():
+    # the conv layers run channels-last; callers get ordinary contiguous (B, 1, 28, 28) logits
     model = ConvVAE(latent_dim=16)
     z = torch.randn(64, 16)
     with_gradients = model.decode(z)
     with torch.no_grad():
         without = model.decode(z)
-    assert with_gradients.requires_grad and not without.requires_grad
-    assert without.shape == (64, 1, 28, 28) and without.is_contiguous()
-    torch.testing.assert_close(without, with_gradients.detach(), rtol=1e-4, atol=1e-4)
+    assert with_gradients.is_contiguous() and without.is_contiguous() and without.shape == (64, 1, 28, 28)
+    torch.testing.assert_close(without, with_gradients.detach(), rtol=0, atol=0)
+
+
+def test_the_output_bias_starts_at_the_logits_of_the_mean_image():
+    images = torch.zeros(10, 1, 28, 28)
+    images[:5, :, 10:20, 10:20] = 1.0  # half the images have a bright square
+    model = ConvVAE(latent_dim=2, channels=(4, 8)).initialize_output_bias(images)
+    bias = model.decoder[-1].logits
+    torch.testing.assert_close(bias[0, 15, 15], torch.tensor(0.0))  # mean 0.5: logit 0
+    torch.testing.assert_close(bias[0, 0, 0], torch.logit(torch.tensor(1e-3)))  # never lit: clamped, finite
+    with pytest.raises(ValueError):
+        model.initialize_output_bias(torch.full((3, 1, 28, 28), 2.0))
 
 
 @pytest.mark.parametrize("c_in, c_out, side, bias", [(64, 32, 7, True), (32, 1, 14, True), (3, 5, 4, False)])
@@ -90,9 +99,18 @@ def test_the_subpixel_form_computes_the_transposed_convolution(c_in, c_out, side
     layer = torch.nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1, bias=bias).double()
     h = torch.randn(6, c_in, side, side, dtype=torch.float64)
     with torch.no_grad():
-        torch.testing.assert_close(subpixel_transposed_conv(layer, h), layer(h), rtol=0, atol=1e-12)
+        torch.testing.assert_close(subpixel_from_transposed(layer)(h), layer(h), rtol=0, atol=1e-12)
 
 
 def test_the_subpixel_form_refuses_other_layers():
     with pytest.raises(ValueError, match="needs kernel_size=4, stride=2, padding=1"):
-        subpixel_transposed_conv(torch.nn.ConvTranspose2d(2, 2, kernel_size=3, stride=2, padding=1), torch.zeros(1, 2, 4, 4))
+        subpixel_from_transposed(torch.nn.ConvTranspose2d(2, 2, kernel_size=3, stride=2, padding=1))
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_the_channels_last_pixel_shuffle_gives_pixel_shuffles_numbers(channels_last):
+    h = torch.randn(3, 12, 5, 7)
+    h = h.contiguous(memory_format=torch.channels_last) if channels_last else h
+    shuffled = ChannelsLastPixelShuffle(2)(h)
+    torch.testing.assert_close(shuffled, torch.nn.functional.pixel_shuffle(h.contiguous(), 2), rtol=0, atol=0)
+    assert shuffled.is_contiguous(memory_format=torch.channels_last) == channels_last

@@ -109,39 +109,89 @@ class MLPVAE(VAE):
 
 
 class ConvVAE(VAE):
-    """A VAE with a strided-convolution encoder and a transposed-convolution decoder."""
+    """A VAE with a strided-convolution encoder and a decoder that doubles the side twice by sub-pixel convolution
+    (a 3x3 convolution into 4 times the channels, whose values PixelShuffle lays out as 2x2 blocks of pixels; it can
+    compute whatever a ConvTranspose2d(kernel_size=4, stride=2, padding=1) computes, see subpixel_from_transposed).
 
-    def __init__(self, latent_dim=16, channels=(32, 64)):
+    The widths and the recipe's learning rate were chosen for their validation ELBO within a fixed number of
+    training seconds (benchmarks/tune_conv.py); the other layouts measured are in benchmarks/RESULTS.md.
+    Convolutions run channels-last, which oneDNN computes faster on a CPU; inputs and outputs keep the usual
+    (B, 1, 28, 28) layout.
+    """
+
+    def __init__(self, latent_dim=16, channels=(8, 32)):
         super().__init__(latent_dim)
         c1, c2 = self.channels = tuple(channels)
+        # SiLU rather than ReLU: it learnt faster in the first seconds, and with ReLU at the recipe's learning rate
+        # one tuning run never left the mean image (benchmarks/RESULTS.md)
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c1, kernel_size=4, stride=2, padding=1), nn.ReLU(),  # (B, 1, 28, 28) -> (B, c1, 14, 14)
-            nn.Conv2d(c1, c2, kernel_size=4, stride=2, padding=1), nn.ReLU(),  # -> (B, c2, 7, 7)
+            nn.Conv2d(1, c1, kernel_size=4, stride=2, padding=1), nn.SiLU(),  # (B, 1, 28, 28) -> (B, c1, 14, 14)
+            nn.Conv2d(c1, c2, kernel_size=4, stride=2, padding=1), nn.SiLU(),  # -> (B, c2, 7, 7)
             nn.Flatten(),  # -> (B, c2 * 49)
             nn.Linear(c2 * 7 * 7, 2 * latent_dim),  # -> (B, 2 * latent_dim): mu and logvar side by side
         )
         self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, c2 * 7 * 7), nn.ReLU(),  # (B, latent_dim) -> (B, c2 * 49)
+            nn.Linear(latent_dim, c2 * 7 * 7), nn.SiLU(),  # (B, latent_dim) -> (B, c2 * 49)
             nn.Unflatten(1, (c2, 7, 7)),  # -> (B, c2, 7, 7)
-            nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=2, padding=1), nn.ReLU(),  # -> (B, c1, 14, 14)
-            nn.ConvTranspose2d(c1, 1, kernel_size=4, stride=2, padding=1),  # -> (B, 1, 28, 28) logits
+            nn.Conv2d(c2, 4 * c1, kernel_size=3, padding=1),  # -> (B, 4 * c1, 7, 7): a 2x2 block per position
+            ChannelsLastPixelShuffle(2), nn.SiLU(),  # -> (B, c1, 14, 14)
+            nn.Conv2d(c1, 4, kernel_size=3, padding=1),  # -> (B, 4, 14, 14)
+            ChannelsLastPixelShuffle(2),  # -> (B, 1, 28, 28)
+            PixelBias(IMAGE_SHAPE),  # + one learnt logit per pixel -> (B, 1, 28, 28) logits
         )
+        self.to(memory_format=torch.channels_last)
+
+    def encode(self, x):
+        """Map images (B, 1, 28, 28) to the mean and log-variance of q(z|x), each (B, latent_dim)."""
+        return super().encode(x.contiguous(memory_format=torch.channels_last))
 
     def decode(self, z):
-        """Map latent codes (B, latent_dim) to pixel logits (B, 1, 28, 28) of p(x|z)."""
-        if torch.is_grad_enabled():
-            return self.decoder(z)
-        # Without gradients (scoring, sampling, widgets) the same function is computed about twice as fast on a
-        # CPU: channels-last activations for the first transposed convolution, and the last one as an equivalent
-        # sub-pixel convolution (4,000 codes on one thread: 0.69 s instead of 1.31 s, see the notes in
-        # benchmarks/RESULTS.md). Training keeps the plain layers, with which the shipped
-        # checkpoints' histories were recorded.
-        linear, relu, unflatten, transposed, relu_2, last = self.decoder
-        h = unflatten(relu(linear(z))).contiguous(memory_format=torch.channels_last)  # (B, c2, 7, 7)
-        return subpixel_transposed_conv(last, relu_2(transposed(h))).contiguous()  # (B, 1, 28, 28)
+        """Map latent codes (B, latent_dim) to pixel logits (B, 1, 28, 28) of p(x|z), in the usual layout."""
+        return self.decoder(z).contiguous()
+
+    @torch.no_grad()
+    def initialize_output_bias(self, train_images):
+        """Set the per-pixel logits to those of the mean training image, so that before any training the decoder
+        already draws the average digit and the first epochs go into the codes; returns the model.
+
+        Without it the first few epochs mostly learn where the background is (benchmarks/RESULTS.md has the
+        measured difference). The pixels are clamped to [0.001, 0.999] first, so border pixels that are 0 in every
+        training digit get a large negative logit instead of minus infinity.
+        """
+        mean_image = self.check_input(train_images, "train_images").mean(0).clamp(1e-3, 1 - 1e-3)
+        self.decoder[-1].logits.copy_(torch.logit(mean_image))
+        return self
 
     def config(self):
         return {"latent_dim": self.latent_dim, "channels": list(self.channels)}
+
+
+class ChannelsLastPixelShuffle(nn.PixelShuffle):
+    """PixelShuffle that keeps channels-last tensors channels-last: the same numbers as nn.PixelShuffle, in one copy,
+    where torch's own converts to the usual layout and back (on a CPU about three times slower)."""
+
+    def forward(self, h):
+        if not h.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(h)
+        r, (batch, channels, height, width) = self.upscale_factor, h.shape
+        blocks = h.permute(0, 2, 3, 1).reshape(batch, height, width, channels // r**2, r, r)  # a view: (B, H, W, C, r, r)
+        pixels = blocks.permute(0, 1, 4, 2, 5, 3).reshape(batch, r * height, r * width, channels // r**2)  # one copy
+        return pixels.permute(0, 3, 1, 2)  # (B, C, rH, rW), channels-last in memory
+
+
+class PixelBias(nn.Module):
+    """Add one learnt number per pixel: the decoder's last bias, which a convolution (one bias per channel, shared
+    by every position) cannot give."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.logits = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, h):
+        return h + self.logits
+
+    def extra_repr(self):
+        return f"shape={tuple(self.logits.shape)}"
 
 
 # Output pixel 2i + a of a transposed convolution with kernel 4, stride 2 and padding 1 sees input pixels i - 1, i
@@ -150,17 +200,22 @@ class ConvVAE(VAE):
 _PHASE_TAPS = torch.tensor([[3, 1, 4], [4, 2, 0]])
 
 
-def subpixel_transposed_conv(layer, h):
-    """Compute layer(h) for a ConvTranspose2d(kernel_size=4, stride=2, padding=1) as a 3x3 convolution into 4 times
-    the channels followed by PixelShuffle(2) (Shi et al. 2016, "Real-time single image and video super-resolution");
-    the same numbers up to rounding, and on a CPU several times faster for few output channels."""
+def subpixel_from_transposed(layer):
+    """The sub-pixel layers (a 3x3 Conv2d into 4 times the channels, then PixelShuffle(2)) that compute exactly what
+    `layer`, a ConvTranspose2d(kernel_size=4, stride=2, padding=1), computes (Shi et al. 2016, "Real-time single
+    image and video super-resolution"). So the decoder's sub-pixel steps can represent any such transposed
+    convolution; notebook 06 checks it."""
     if (layer.kernel_size, layer.stride, layer.padding, layer.output_padding) != ((4, 4), (2, 2), (1, 1), (0, 0)):
         raise ValueError(f"needs kernel_size=4, stride=2, padding=1 and no output_padding, got {layer}")
     weight = F.pad(layer.weight, (0, 1, 0, 1))[:, :, _PHASE_TAPS][..., _PHASE_TAPS]  # (C_in, C_out, a, ty, b, tx)
     c_in, c_out = weight.shape[:2]
-    weight = weight.permute(1, 2, 4, 0, 3, 5).reshape(c_out * 4, c_in, 3, 3)  # PixelShuffle's channel order
-    bias = None if layer.bias is None else layer.bias.repeat_interleave(4)
-    return F.pixel_shuffle(F.conv2d(h, weight.contiguous(memory_format=torch.channels_last), bias, padding=1), 2)
+    conv = nn.Conv2d(c_in, 4 * c_out, kernel_size=3, padding=1, bias=layer.bias is not None,
+                     dtype=layer.weight.dtype, device=layer.weight.device)
+    with torch.no_grad():
+        conv.weight.copy_(weight.permute(1, 2, 4, 0, 3, 5).reshape(c_out * 4, c_in, 3, 3))  # PixelShuffle's order
+        if layer.bias is not None:
+            conv.bias.copy_(layer.bias.repeat_interleave(4))
+    return nn.Sequential(conv, nn.PixelShuffle(2))
 
 
 MODEL_CLASSES = {cls.__name__: cls for cls in (MLPVAE, ConvVAE)}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from vae_helpers import checkpoints, config, data, training
-from vae_helpers.models import build_model
+from vae_helpers.models import ConvVAE, build_model
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,17 @@ class Recipe:
 
 # At most 300 epochs; stop when the validation ELBO has not improved for 20 (the MLPs stop long before).
 STOPPING = {"num_epochs": 300, "patience": 20}
+# The conv VAE's widths and learning rate, chosen on the validation split by benchmarks/tune_conv.py.
+CONV = {"latent_dim": 16, "channels": [8, 32]}
+CONV_TRAINING = {**STOPPING, "lr": 3e-3}
 SHIPPED = {
     # notebooks 05 and 07: a 2-D latent space you can look at directly
     "mlp_vae_2d": Recipe("MLPVAE", {"latent_dim": 2, "hidden_dims": [256, 128]}, STOPPING),
     # notebooks 06 and 07: the series' best model
-    "conv_vae_16d": Recipe("ConvVAE", {"latent_dim": 16, "channels": [32, 64]}, STOPPING),
+    "conv_vae_16d": Recipe("ConvVAE", CONV, CONV_TRAINING),
     # notebook 06's look at beta: the same model with the KL term weighted by 0.5 and by 4
-    "conv_vae_16d_beta_0_5": Recipe("ConvVAE", {"latent_dim": 16, "channels": [32, 64]}, {**STOPPING, "beta": 0.5}),
-    "conv_vae_16d_beta_4": Recipe("ConvVAE", {"latent_dim": 16, "channels": [32, 64]}, {**STOPPING, "beta": 4.0}),
+    "conv_vae_16d_beta_0_5": Recipe("ConvVAE", CONV, {**CONV_TRAINING, "beta": 0.5}),
+    "conv_vae_16d_beta_4": Recipe("ConvVAE", CONV, {**CONV_TRAINING, "beta": 4.0}),
     # notebook 06's comparison: the MLP of 05 with as many latent dimensions as the conv VAE
     "mlp_vae_16d": Recipe("MLPVAE", {"latent_dim": 16, "hidden_dims": [256, 128]}, STOPPING),
 }
@@ -51,10 +54,14 @@ def recipe_settings(name):
 
 
 def new_model(name):
-    """A freshly initialised model of recipe `name`, its weights seeded with the recipe's seed."""
+    """A freshly initialised model of recipe `name`, its weights seeded with the recipe's seed; a conv VAE's
+    per-pixel output bias starts at the logits of the mean training image (ConvVAE.initialize_output_bias)."""
     model_class, model_config, settings = recipe_settings(name)
     torch.manual_seed(settings["seed"])
-    return build_model(model_class, model_config)
+    model = build_model(model_class, model_config)
+    if isinstance(model, ConvVAE):
+        model.initialize_output_bias(data.load_digits(DATA_NAME, split="train", progress=False).images)
+    return model
 
 
 def load_pretrained(name, checkpoint_dir=None):

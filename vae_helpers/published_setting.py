@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from vae_helpers import config, data, objectives, training
-from vae_helpers.models import build_model
+from vae_helpers import config, data, objectives, pretrained, training
+from vae_helpers.models import ConvVAE, build_model
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,14 @@ class PublishedSettingResult:
 
 
 def run_full_mnist(*, name="mnist", model_class="ConvVAE", model_config=None, num_epochs=100, patience=10,
-                   batch_size=128, lr=1e-3, seed=0, iwae_samples=5000, device=None, data_dir=None, progress=True):
+                   batch_size=128, lr=None, seed=0, iwae_samples=5000, device=None, data_dir=None, progress=True):
     """Train a VAE on a full dataset's training digits and score its official test digits once.
 
     Args:
         name: "mnist" (or "fashion-mnist"), downloaded once into data/downloads/ (see vae_helpers.downloads).
         model_class, model_config: the model (default: the shipped conv VAE's architecture).
-        num_epochs, patience, batch_size, lr, seed: fit() settings; patience stops on the validation ELBO.
+        num_epochs, patience, batch_size, lr, seed: fit() settings; patience stops on the validation ELBO;
+            lr None: the shipped conv VAE's learning rate.
         iwae_samples: K of the importance-weighted bound on the test digits (Burda et al. use 5000).
         device: None for the best available (a GPU when torch sees one).
     Returns:
@@ -59,9 +60,11 @@ def run_full_mnist(*, name="mnist", model_class="ConvVAE", model_config=None, nu
     splits = {split: data.load_digits(name, split=split, binarized=split != "train", data_dir=data_dir,
                                       progress=progress).images for split in data.SPLITS}
     torch.manual_seed(seed)
-    model = build_model(model_class, model_config or {"latent_dim": 16, "channels": [32, 64]})
+    model = build_model(model_class, model_config or pretrained.CONV)
+    if isinstance(model, ConvVAE):
+        model.initialize_output_bias(splits["train"])
     history = training.fit(model, splits["train"], splits["validation"], num_epochs=num_epochs, patience=patience,
-                           batch_size=batch_size, lr=lr, seed=seed, device=device, progress=progress)
+                           batch_size=batch_size, lr=pretrained.CONV_TRAINING["lr"] if lr is None else lr, seed=seed, device=device, progress=progress)
     test_images = splits["test"].to(device)  # from here on the test split is scored, once, and nothing is chosen
     test_elbo = training.evaluate_elbo(model, test_images)["elbo"]
     generator = torch.Generator(device=device).manual_seed(seed)
