@@ -7,7 +7,8 @@ digits with batch size 128 and the default torch thread count. The models take t
 a change in the machine's speed during the run falls on all of them alike; the peer, the model of PyTorch's own VAE
 example (benchmarks/peer.py), is timed with the same loop in the same rounds, so the ratio to it compares
 architectures. Scoring is the importance-weighted bound with K = 1000 on all 1,000 test digits
-(vae_helpers.objectives.iwae_bound, what bench_quality.py and notebook 06 compute), median of --score-repeats runs. Then the full recipes that notebooks 05 and 06
+(vae_helpers.objectives.iwae_bound, what bench_quality.py and notebook 06 compute), median of --score-repeats runs,
+each in a fresh process, the conv VAE and the peer taking turns. Then the full recipes that notebooks 05 and 06
 train when TRAIN_FROM_SCRATCH is on (vae_helpers.pretrained: up to 300 epochs, stopped early on the validation split) are
 timed end to end (skip them with --no-recipes). Peak memory is the largest resident set size of this process
 (training all models in turn), as reported by the operating system.
@@ -22,6 +23,7 @@ import time
 import torch
 
 import vae_helpers as vh
+from bench_quality import in_fresh_process
 from peer import PeerVAE
 from results import write_section
 
@@ -54,14 +56,16 @@ def seconds_per_epoch(makers, images, epochs):
     return {name: (statistics.median(seconds[name]), model) for name, model in models.items()}
 
 
-def scoring_seconds(model, test_images, repeats):
-    """Median seconds of the IWAE bound, K = 1000, on test_images."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        vh.objectives.iwae_bound(model.eval(), test_images, num_samples=1000, generator=torch.Generator().manual_seed(0))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def scoring_seconds(name):
+    """Seconds of the IWAE bound, K = 1000, on the 1,000 test digits for a fresh model `name` (the cost does not
+    depend on the weights). Run in a fresh process, as notebook 06 and bench_quality.py score a model: a process that
+    has just trained four models scored about a fifth slower in one comparison."""
+    vh.cpus.set_torch_threads()
+    model = MODELS[name]().eval()
+    test_images = vh.data.load_digits(split="test", binarized=True).images
+    start = time.perf_counter()
+    vh.objectives.iwae_bound(model, test_images, num_samples=1000, generator=torch.Generator().manual_seed(0))
+    return time.perf_counter() - start
 
 
 def peak_rss_mb():
@@ -77,10 +81,13 @@ def main():
     parser.add_argument("--no-recipes", action="store_true", help="skip timing the full 05/06 training runs")
     args = parser.parse_args()
     images = vh.data.load_digits(split="train").images
-    test_images = vh.data.load_digits(split="test", binarized=True).images
+    scores = {name: [] for name in SCORED}
+    for _ in range(args.score_repeats):  # the scored models take turns, each time in a fresh process
+        for name in SCORED:
+            scores[name].append(in_fresh_process(scoring_seconds, name))
     rows = []
     for name, (seconds, model) in seconds_per_epoch(MODELS, images, args.epochs).items():
-        score = scoring_seconds(model, test_images, args.score_repeats) if name in SCORED else None
+        score = statistics.median(scores[name]) if name in SCORED else None
         rows.append((name, model.num_parameters(), seconds, len(images) / seconds, score))
         print(f"{name:38s} {model.num_parameters():>9,} parameters  {seconds:6.3f} s/epoch  "
               f"{len(images) / seconds:8.0f} images/s" + (f"  IWAE K=1000 on the test split in {score:.1f} s"
@@ -105,7 +112,7 @@ def main():
     write_section("training", "Training speed and memory", [
         f"`benchmarks/bench_training.py --epochs {args.epochs}`: the {len(images):,} shipped training digits, batch size 128, "
         f"median of {args.epochs} epochs after a warm-up, the models taking turns epoch by epoch; IWAE scoring: median "
-        f"of {args.score_repeats} runs.",
+        f"of {args.score_repeats} runs, each in a fresh process, the conv VAE and the peer taking turns.",
         "",
         "| model | parameters | seconds per epoch | images per second | time per epoch / peer's | IWAE K = 1000 "
         "on 1,000 test digits, s |",

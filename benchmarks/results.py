@@ -27,11 +27,12 @@ def machine():
             f"using {torch.get_num_threads()} threads")
 
 
-def write_section(name, title, body_lines):
-    """Replace (or append) the section `name` of RESULTS.md with a dated heading and `body_lines`."""
+def write_section(name, title, body_lines, day=None, machine_name=None):
+    """Replace (or append) the section `name` of RESULTS.md with a dated heading and `body_lines`; day and
+    machine_name default to today and this machine (a section rewritten from saved results passes theirs)."""
     text = RESULTS.read_text() if RESULTS.exists() else HEADER
     start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
-    section = "\n".join([start, f"## {title}", "", f"Measured {date.today().isoformat()} on {machine()}.", "",
+    section = "\n".join([start, f"## {title}", "", f"Measured {day or date.today().isoformat()} on {machine_name or machine()}.", "",
                          *body_lines, end])
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
