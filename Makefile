@@ -39,6 +39,8 @@ html: $(BIN)/.installed
 # Speed, memory and model quality against the peer, written to benchmarks/RESULTS.md (about 50 minutes on 2
 # cores; not part of the tests); as root also the series inside a Binder-like box (1 CPU, 2 GB). Every script runs even when one misses its budget; then make fails at the end.
 # The README's run-time column is restamped from the new figures.
+# benchmarks/tune_conv.py (choosing the conv VAE's widths and learning rate on validation) is not part of it: run it
+# by hand when the architecture changes, then retrain the checkpoints (python -m vae_helpers.pretrained).
 BENCHMARKS := bench_import bench_training bench_widgets bench_notebooks bench_quality
 bench: $(BIN)/.installed
 	@status=0; for script in $(BENCHMARKS); do \
