@@ -121,7 +121,6 @@ def main():
           f"{seconds / peer_seconds:.2f} | {'' if score is None else f'{score:.1f}'} |"
           for name, parameters, seconds, rate, score in rows],
         "", *verdicts, "",
-        "",
         *(["Full training runs of the shipped recipes (what `TRAIN_FROM_SCRATCH = True` costs in notebooks 05 and 06):",
            "",
            "| notebook: recipe | epochs (early stopping) | seconds | validation ELBO at the kept epoch (nats) |",
