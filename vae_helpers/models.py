@@ -154,9 +154,10 @@ class ConvVAE(VAE):
         """Set the per-pixel logits to those of the mean training image, so that before any training the decoder
         already draws the average digit and the first epochs go into the codes; returns the model.
 
-        In the measurements of benchmarks/RESULTS.md the validation ELBO after 5 s of training was 43 nats higher with
-        it than without (ReLU) and 14 nats higher (SiLU); with SiLU it gave the conv VAE its margin per second. The pixels are clamped to [0.001, 0.999] first, so border pixels that are 0 in every
-        training digit get a large negative logit instead of minus infinity.
+        In the measurements of benchmarks/RESULTS.md the validation ELBO after 5 s of training was 43 nats higher
+        with it than without (ReLU) and 14 nats higher (SiLU); with SiLU it gave the conv VAE its margin per second.
+        The pixels are clamped to [0.001, 0.999] first, so border pixels that are 0 in every training digit get a
+        large negative logit instead of minus infinity.
         """
         mean_image = self.check_input(train_images, "train_images").mean(0).clamp(1e-3, 1 - 1e-3)
         self.decoder[-1].logits.copy_(torch.logit(mean_image))
@@ -175,8 +176,9 @@ class ChannelsLastPixelShuffle(nn.PixelShuffle):
         if not h.is_contiguous(memory_format=torch.channels_last):
             return super().forward(h)
         r, (batch, channels, height, width) = self.upscale_factor, h.shape
-        blocks = h.permute(0, 2, 3, 1).reshape(batch, height, width, channels // r**2, r, r)  # a view: (B, H, W, C, r, r)
-        pixels = blocks.permute(0, 1, 4, 2, 5, 3).reshape(batch, r * height, r * width, channels // r**2)  # one copy
+        # a view (B, H, W, C, r, r), then one copy into (B, rH, rW, C)
+        blocks = h.permute(0, 2, 3, 1).reshape(batch, height, width, channels // r**2, r, r)
+        pixels = blocks.permute(0, 1, 4, 2, 5, 3).reshape(batch, r * height, r * width, channels // r**2)
         return pixels.permute(0, 3, 1, 2)  # (B, C, rH, rW), channels-last in memory
 
 
