@@ -9,8 +9,8 @@ example (benchmarks/peer.py), is timed with the same loop in the same rounds, so
 architectures. Scoring is the importance-weighted bound with K = 1000 on all 1,000 test digits
 (vae_helpers.objectives.iwae_bound, what bench_quality.py and notebook 06 compute), median of --score-repeats runs,
 each in a fresh process, the conv VAE and the peer taking turns. Then the full recipes that notebooks 05 and 06
-train when TRAIN_FROM_SCRATCH is on (vae_helpers.pretrained: up to 300 epochs, stopped early on the validation split) are
-timed end to end (skip them with --no-recipes). Peak memory is the largest resident set size of this process
+train when TRAIN_FROM_SCRATCH is on (vae_helpers.pretrained: up to 300 epochs, stopped early on the validation
+split) are timed end to end (skip them with --no-recipes). Peak memory is the largest resident set size of this process
 (training all models in turn), as reported by the operating system.
 """
 

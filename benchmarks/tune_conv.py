@@ -13,7 +13,6 @@ vae_helpers/pretrained.py and bench_quality.py use the winner.
 
 import argparse
 import statistics
-import time
 
 import torch
 
@@ -26,7 +25,7 @@ LEARNING_RATES = [1e-3, 3e-3]
 BATCH_SIZES = [128, 256]
 
 
-def best_validation_elbo_within(budget, channels, lr, batch_size, seed, clock=time.perf_counter):
+def best_validation_elbo_within(budget, channels, lr, batch_size, seed):
     """Train a ConvVAE(latent_dim=16, channels) for `budget` seconds; (best validation ELBO, epochs, s per epoch)."""
     vh.cpus.set_torch_threads()
     train_images = vh.data.load_digits(split="train").images
@@ -34,7 +33,7 @@ def best_validation_elbo_within(budget, channels, lr, batch_size, seed, clock=ti
     torch.manual_seed(seed)
     model = vh.models.ConvVAE(latent_dim=16, channels=channels).initialize_output_bias(train_images)
     history = vh.training.fit(model, train_images, validation_images, num_epochs=10**6, lr=lr,
-                              batch_size=batch_size, seed=seed, device="cpu", progress=False, clock=clock,
+                              batch_size=batch_size, seed=seed, device="cpu", progress=False,
                               after_epoch=lambda _, history: sum(history.seconds) >= budget)
     return history.at_best_epoch("validation_elbo"), len(history.epoch), statistics.median(history.seconds)
 
