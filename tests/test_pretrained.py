@@ -44,8 +44,8 @@ def test_retraining_with_the_recorded_settings_reproduces_the_recorded_history(n
 
 def test_shipped_checkpoints_stay_small():
     total = sum(path.stat().st_size for path in config.CHECKPOINT_DIR.iterdir())
-    # five models (6.5 MB): small next to torch, and Binder and Colab clone them with the code
-    assert total < 8 * 2**20, f"data/checkpoints holds {total / 2**20:.1f} MB; the budget is 8 MB"
+    # eight models (about 6 MB): small next to torch, and Binder and Colab clone them with the code
+    assert total < 10 * 2**20, f"data/checkpoints holds {total / 2**20:.1f} MB; the budget is 10 MB"
 
 
 def test_a_checkpoint_trained_with_other_settings_is_refused(tmp_path):

@@ -175,3 +175,75 @@ def test_every_epoch_draws_fresh_binary_pixels_from_the_grey_levels():
     # a fresh draw every epoch: reusing one binarization would repeat the same pixels
     assert not torch.equal(draws[0], draws[1]) and not torch.equal(draws[1], draws[2])
     assert (draws[0] != draws[1]).float().mean() > 0.2  # about half the coin pixels change
+
+
+def test_warmup_beta_rises_linearly_from_zero_to_beta_then_stays():
+    from vae_helpers.training import warmup_beta
+
+    assert [warmup_beta(step, 4, 2, beta=2.0) for step in range(10)] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75,
+                                                                          2.0, 2.0]
+    assert warmup_beta(0, 4, 0, beta=0.5) == 0.5  # no warm-up: beta from the first step
+
+
+def record_kl_weights(monkeypatch):
+    """Make fit's batch loss note the KL weight and free-bits floor it is called with, step by step."""
+    from vae_helpers import training
+
+    calls, original = [], training._batch_loss
+
+    def recording(model, x, beta, free_bits, noise):
+        calls.append((beta, free_bits))
+        return original(model, x, beta, free_bits, noise)
+
+    monkeypatch.setattr(training, "_batch_loss", recording)
+    return calls
+
+
+def test_fit_warms_the_kl_weight_up_exactly_per_step(digits, monkeypatch):
+    calls = record_kl_weights(monkeypatch)
+    # 256 images in batches of 64: 4 steps per epoch, so 2 warm-up epochs are 8 steps of 1/8 each
+    fit(MLPVAE(**SMALL), digits[0][:256], num_epochs=3, batch_size=64, beta=1.0, kl_warmup_epochs=2,
+        progress=False, device="cpu")
+    assert [beta for beta, _ in calls] == [step / 8 for step in range(8)] + [1.0] * 4
+
+
+def test_free_bits_floor_each_dimensions_batch_mean_kl():
+    from vae_helpers.training import free_bits_kl
+
+    kl_per_dim = torch.tensor([[0.0, 0.4, 3.0], [0.5, 0.6, 1.0]], requires_grad=True)  # (B = 2, D = 3)
+    term = free_bits_kl(kl_per_dim, 0.3)  # batch means 0.25, 0.5 and 2.0: the first is lifted to the floor
+    assert term.item() == pytest.approx(0.3 + 0.5 + 2.0)
+    term.backward()  # a dimension under the floor gets no push towards the prior; the others get 1/B each
+    assert kl_per_dim.grad.tolist() == [[0.0, 0.5, 0.5], [0.0, 0.5, 0.5]]
+    assert free_bits_kl(kl_per_dim, 0.0).item() == pytest.approx(kl_per_dim.sum(1).mean().item())
+
+
+def test_free_bits_change_the_loss_but_the_history_records_the_true_elbo(digits, monkeypatch):
+    calls = record_kl_weights(monkeypatch)
+    train, validation = digits[0][:256], digits[1][:64]
+    torch.manual_seed(0)
+    # A floor of 1,000 nats per dimension lies above any KL, so the KL term is a constant and the encoder is free.
+    model = MLPVAE(**SMALL)
+    history = fit(model, train, validation, num_epochs=2, free_bits=1000.0, progress=False, device="cpu")
+    assert {free_bits for _, free_bits in calls} == {1000.0}
+    assert evaluate_elbo(model, validation) == pytest.approx(
+        {"elbo": history.validation_elbo[-1], "reconstruction": history.validation_reconstruction[-1],
+         "kl": history.validation_kl[-1]})
+    for epoch in range(2):  # the true KL, far below the 8,000 nats the floored term would report
+        assert 0 < history.train_kl[epoch] < 1000
+        assert history.train_elbo[epoch] == pytest.approx(history.train_reconstruction[epoch]
+                                                          - history.train_kl[epoch])
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"kl_warmup_epochs": -1}, "kl_warmup_epochs must be a whole number of epochs, 0 or more, got -1"),
+    ({"kl_warmup_epochs": 1.5}, "kl_warmup_epochs must be a whole number"),
+    ({"free_bits": -0.5}, "free_bits must be a number of nats per latent dimension, 0 or more, got -0.5"),
+    ({"free_bits": float("nan")}, "free_bits must be a number of nats"),
+])
+def test_bad_warmup_or_free_bits_settings_are_refused_before_training(settings, message):
+    model = MLPVAE(**SMALL)
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    with pytest.raises(ValueError, match=message):
+        fit(model, torch.rand(8, 1, 28, 28), num_epochs=1, progress=False, device="cpu", **settings)
+    assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())

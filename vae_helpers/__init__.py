@@ -16,6 +16,7 @@ SUBMODULES = (
     "cpus",
     "data",
     "distributions",
+    "diagnostics",
     "downloads",
     "exercises",
     "explorers",

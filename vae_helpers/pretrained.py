@@ -31,14 +31,24 @@ STOPPING = {"num_epochs": 300, "patience": 20}
 # The conv VAE's widths and learning rate, chosen on the validation split by benchmarks/tune_conv.py.
 CONV = {"latent_dim": 16, "channels": [8, 32]}
 CONV_TRAINING = {**STOPPING, "lr": 3e-3}
+# Notebook 08's ladder of KL weights; beta = 1 is conv_vae_16d itself.
+BETA_LADDER = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def ladder_name(beta):
+    """The shipped checkpoint trained with KL weight `beta` (one of BETA_LADDER): conv_vae_16d_beta_0_5 for 0.5."""
+    if beta not in BETA_LADDER:
+        raise ValueError(f"beta must be one of the ladder's {BETA_LADDER}, got {beta!r}")
+    return "conv_vae_16d" if beta == 1 else f"conv_vae_16d_beta_{beta:g}".replace(".", "_")
+
+
 SHIPPED = {
     # notebooks 05 and 07: a 2-D latent space you can look at directly
     "mlp_vae_2d": Recipe("MLPVAE", {"latent_dim": 2, "hidden_dims": [256, 128]}, STOPPING),
     # notebooks 06 and 07: the series' best model
     "conv_vae_16d": Recipe("ConvVAE", CONV, CONV_TRAINING),
-    # notebook 06's look at beta: the same model with the KL term weighted by 0.5 and by 4
-    "conv_vae_16d_beta_0_5": Recipe("ConvVAE", CONV, {**CONV_TRAINING, "beta": 0.5}),
-    "conv_vae_16d_beta_4": Recipe("ConvVAE", CONV, {**CONV_TRAINING, "beta": 4.0}),
+    # the beta ladder of notebook 08 (06 and 07 use 0.5 and 4): the same model with the KL term weighted by beta
+    **{ladder_name(beta): Recipe("ConvVAE", CONV, {**CONV_TRAINING, "beta": beta}) for beta in BETA_LADDER if beta != 1},
     # notebook 06's comparison: the MLP of 05 with as many latent dimensions as the conv VAE
     "mlp_vae_16d": Recipe("MLPVAE", {"latent_dim": 16, "hidden_dims": [256, 128]}, STOPPING),
 }

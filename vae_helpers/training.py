@@ -9,10 +9,11 @@ from tqdm.auto import trange
 
 from vae_helpers import checkpoints, config
 from vae_helpers.data import TEST_BINARIZATION_SEED, binarize as binarize_images
+from vae_helpers.distributions import gaussian_kl
 from vae_helpers.objectives import elbo
 
 FIT_DEFAULTS = {"num_epochs": 10, "batch_size": 128, "lr": 1e-3, "beta": 1.0, "seed": 0, "binarize": True,
-                "patience": None}
+                "patience": None, "kl_warmup_epochs": 0, "free_bits": 0.0}
 
 
 @dataclass
@@ -69,7 +70,8 @@ def evaluate_elbo(model, images, *, batch_size=500, seed=0, binary=True):
 
 
 def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_size=128, lr=1e-3, beta=1.0, seed=0,
-        binarize=True, patience=None, device=None, progress=True, after_epoch=None, clock=time.perf_counter):
+        binarize=True, patience=None, kl_warmup_epochs=0, free_bits=0.0, device=None, progress=True,
+        after_epoch=None, clock=time.perf_counter):
     """Train `model` in place with Adam on the loss -mean(reconstruction - beta * KL); returns a History.
 
     Args:
@@ -81,6 +83,11 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
         num_epochs: the most epochs to train. patience: stop once the validation ELBO has not improved for this
             many epochs (None: train all num_epochs; needs validation_images).
         beta: KL weight (1 trains the ELBO itself). seed: controls shuffling, binarization and sampling noise.
+        kl_warmup_epochs: ramp the KL weight linearly from 0 to beta over this many epochs, step by step
+            (warmup_beta; Bowman et al. 2016); 0 trains with beta from the first step.
+        free_bits: a floor, in nats, under each latent dimension's batch-mean KL in the loss (free_bits_kl;
+            Kingma et al. 2016); 0 leaves the KL as it is. Whatever either does to the loss, the History records
+            the true ELBO (beta = 1, no floor).
         device: "cpu", "cuda", "mps" or None for the best available.
         after_epoch: optional function called as after_epoch(model, history) after every epoch; training stops
             early when it returns True (benchmarks/bench_quality.py uses it to train for a time budget).
@@ -94,6 +101,7 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
     model.check_input(train_images, "train_images")
     if validation_images is not None:
         model.check_input(validation_images, "validation_images")
+    _check_kl_schedule(kl_warmup_epochs, free_bits)
     if patience is not None and (validation_images is None or not isinstance(patience, int) or patience < 1):
         raise ValueError(f"patience must be a positive whole number of epochs and needs validation_images to "
                          f"watch, got patience={patience!r} with validation_images "
@@ -110,7 +118,7 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
     for epoch in epochs:
         start = clock()
         train_terms = _train_one_epoch(model, optimizer, train_images, batch_size, beta, binarize, generator, noise,
-                                       epoch, lr)
+                                       epoch, lr, kl_warmup_epochs, free_bits)
         history.epoch.append(epoch)
         history.seconds.append(clock() - start)
         for name, value in train_terms.items():
@@ -133,17 +141,63 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
     return history
 
 
-def _train_one_epoch(model, optimizer, images, batch_size, beta, binarize, generator, noise, epoch, lr):
+def warmup_beta(step, steps_per_epoch, kl_warmup_epochs, beta=1.0):
+    """The KL weight at optimizer step `step` (0 for the first step of epoch 1) under KL warm-up.
+
+    It rises linearly from 0 at the first step to beta after kl_warmup_epochs epochs, and stays there
+    (Bowman et al. 2016, "Generating sentences from a continuous space", section 3.1). kl_warmup_epochs = 0: beta.
+    Introduced in notebooks/08_when_training_goes_wrong.ipynb.
+    """
+    if kl_warmup_epochs == 0:
+        return beta
+    return beta * min(1.0, step / (kl_warmup_epochs * steps_per_epoch))
+
+
+def free_bits_kl(kl_per_dim, free_bits):
+    """The KL term with free bits: sum over dimensions d of max(free_bits, mean over the batch of KL_d).
+
+    Kingma et al. 2016 ("Improved variational inference with inverse autoregressive flow", appendix C.8): below
+    free_bits nats a dimension's KL costs nothing, so the encoder can put that much information into every
+    dimension without the KL term pushing it back to the prior. The mean over the batch comes first, as in the
+    paper, so one image cannot buy its dimensions free nats alone.
+    Args: kl_per_dim: (B, D) KL(q(z_d|x_b) || p(z_d)) in nats; free_bits: lambda, nats per dimension.
+    Returns: a 0-d tensor, the batch's mean KL term (equal to kl_per_dim.sum(1).mean() when free_bits = 0).
+    Introduced in notebooks/08_when_training_goes_wrong.ipynb.
+    """
+    return kl_per_dim.mean(0).clamp(min=free_bits).sum()
+
+
+def _check_kl_schedule(kl_warmup_epochs, free_bits):
+    if isinstance(kl_warmup_epochs, bool) or not isinstance(kl_warmup_epochs, int) or kl_warmup_epochs < 0:
+        raise ValueError(f"kl_warmup_epochs must be a whole number of epochs, 0 or more, got {kl_warmup_epochs!r}")
+    if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float)) or not 0 <= free_bits < float("inf"):
+        raise ValueError(f"free_bits must be a number of nats per latent dimension, 0 or more, got {free_bits!r}")
+
+
+def _batch_loss(model, x, beta, free_bits, noise):
+    """The loss of one batch and its true ELBO terms (beta = 1, no floor), each (B,)."""
+    if free_bits == 0:
+        terms = elbo(model, x, beta=beta, generator=noise)
+        return -terms.total.mean(), terms.reconstruction, terms.kl
+    mu, logvar = model.encode(model.check_input(x))
+    reconstruction = model.log_likelihood(x, model.reparameterize(mu, logvar, noise))
+    kl_per_dim = gaussian_kl(mu, logvar, per_dim=True)  # (B, D)
+    return -(reconstruction.mean() - beta * free_bits_kl(kl_per_dim, free_bits)), reconstruction, kl_per_dim.sum(1)
+
+
+def _train_one_epoch(model, optimizer, images, batch_size, beta, binarize, generator, noise, epoch, lr,
+                     kl_warmup_epochs, free_bits):
     """One pass over shuffled mini-batches; returns the epoch's mean ELBO terms (beta = 1) per image."""
     model.train()
     device = next(model.parameters()).device
     sums = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
     order = torch.randperm(len(images), generator=generator)
-    for step, index in enumerate(order.split(batch_size), start=1):
+    batches = order.split(batch_size)
+    for step, index in enumerate(batches, start=1):
         x = images[index]
         x = binarize_images(x, generator=generator) if binarize else x
-        terms = elbo(model, x.to(device), beta=beta, generator=noise)
-        loss = -terms.total.mean()
+        step_beta = warmup_beta((epoch - 1) * len(batches) + step - 1, len(batches), kl_warmup_epochs, beta)
+        loss, reconstruction, kl = _batch_loss(model, x.to(device), step_beta, free_bits, noise)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"the loss became {loss.item()} at epoch {epoch}, batch {step}: lower the learning rate "
@@ -152,9 +206,9 @@ def _train_one_epoch(model, optimizer, images, batch_size, beta, binarize, gener
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        sums["elbo"] += (terms.reconstruction - terms.kl).sum().item()
-        sums["reconstruction"] += terms.reconstruction.sum().item()
-        sums["kl"] += terms.kl.sum().item()
+        sums["elbo"] += (reconstruction - kl).sum().item()
+        sums["reconstruction"] += reconstruction.sum().item()
+        sums["kl"] += kl.sum().item()
     return {name: total / len(images) for name, total in sums.items()}
 
 
