@@ -25,6 +25,7 @@ WIDGET_CHECKS = {
                                             ("latent_map_explorer(", "slider:5"),
                                             ("interpolation_explorer(", "slider:5"),
                                             ("uncertainty_explorer(", "slider:5")],
+    "08_when_training_goes_wrong.ipynb": [("beta_ladder_explorer(", "slider:2")],
 }
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ def extreme_values(control):
     """The values worth testing for a control: both ends of a slider, every option of a menu, both booleans."""
     if isinstance(control, (widgets.FloatSlider, widgets.IntSlider)):
         return [control.max, control.min]
-    if isinstance(control, (widgets.Dropdown, widgets.ToggleButtons, widgets.RadioButtons)):
+    if isinstance(control, (widgets.Dropdown, widgets.ToggleButtons, widgets.RadioButtons, widgets.SelectionSlider)):
         return [option[1] if isinstance(option, tuple) else option for option in control.options][::-1]
     if isinstance(control, widgets.Checkbox):
         return [not control.value, control.value]

@@ -40,6 +40,9 @@ SERIES = (
      "a conv VAE, the importance-weighted bound on log p(x), the approximation and amortization gaps, comparisons per epoch and per second with standard errors, active dimensions, β"),
     ("07_exploring_the_latent_space", "Exploring the latent space",
      "drop the encoder: the aggregate posterior and its holes (ELBO surgery); traverse, map, interpolate, sample and inspect uncertainty with five widgets"),
+    ("08_when_training_goes_wrong", "When training goes wrong",
+     "sum or mean (β = 784), three causes of NaN, posterior collapse and active units, KL warm-up and free bits "
+     "measured, β in the rate-distortion plane with a widget"),
 )
 # Where the series is published: the one place the address is written. The setup cell (Colab branch) and the
 # README's badges are stamped from it; change it here and run `python -m vae_helpers.series`.

@@ -17,7 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from vae_helpers import data, distributions, pretrained
+from vae_helpers import data, diagnostics, distributions, pretrained
 from vae_helpers.plotting import tile_images
 from vae_helpers.widgets import LiveFigure, new_figure, slider
 
@@ -97,7 +97,7 @@ def active_dimensions(mu, logvar, threshold=ACTIVE_THRESHOLD):
         (kl_per_dim (D,) in nats, active (A,) int64 indices of the active dimensions, in increasing order).
     Introduced in notebooks/07_exploring_the_latent_space.ipynb.
     """
-    kl_per_dim = distributions.gaussian_kl(mu, logvar, per_dim=True).mean(0)
+    kl_per_dim = diagnostics.kl_per_dimension(mu, logvar)
     return kl_per_dim, torch.nonzero(kl_per_dim > threshold).flatten()
 
 
