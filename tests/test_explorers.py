@@ -67,6 +67,35 @@ def test_a_button_runs_its_action_then_redraws():
     assert live.readout_values == {"height": 1} and live.image.value != first
 
 
+def test_a_precomputed_figure_renders_every_option_once_and_then_only_swaps_images():
+    from vae_helpers.widgets import LiveFigure, new_figure
+
+    def build(precompute):
+        figure = new_figure(2, 2)
+        ax = figure.add_subplot()
+        line = ax.plot([0, 1], [0, 0])[0]
+        ax.set_ylim(-1, 3)
+        calls = []
+
+        def update(height, sign):
+            calls.append((height, sign))
+            line.set_ydata([0, sign * height])
+            return {"height": sign * height}
+
+        controls = {"height": widgets.SelectionSlider(options=[("low", 1), ("high", 2)], value=1),
+                    "sign": widgets.Dropdown(options=[1, -1], value=1)}
+        return LiveFigure(figure, update, controls, precompute=precompute), calls
+
+    live, calls = build(precompute=True)
+    assert sorted(calls) == [(1, -1), (1, 1), (2, -1), (2, 1)]  # every combination, once, when built
+    plain, _ = build(precompute=False)
+    for height, sign in [(2, 1), (2, -1), (1, -1)]:
+        for figure in (live, plain):
+            figure.controls["height"].value, figure.controls["sign"].value = height, sign
+        assert live.readout_values == {"height": sign * height} and live.image.value == plain.image.value
+    assert len(calls) == 4  # moving the controls never called update again
+
+
 class Ipywidgets7Box:
     """What an ipywidgets 7 widget (Colab's version) offers for display: a model id, no _repr_mimebundle_."""
 

@@ -9,6 +9,7 @@ copy of the notebook still shows it.
 
 import base64
 import io
+import itertools
 import math
 import time
 
@@ -43,11 +44,15 @@ class LiveFigure:
         controls: {name: ipywidgets control}; shown above the image in the given order.
         actions: {button label: callback()}; a click runs the callback (e.g. draw a new random seed), then redraws.
         columns: lay the controls out in this many columns (many sliders stay above the fold).
+        precompute: render every combination of the controls' values once, when built, so that a move only swaps
+            in a finished image. For controls with a few discrete options (a SelectionSlider, a Dropdown), whose
+            figure takes longer to redraw than the series' 50 ms budget; its update must then depend on the
+            controls' values alone.
     The numbers returned by the last update are in `.readout_values`; the seconds each update took (callback to
     new PNG) are in `.update_seconds`, for benchmarks/bench_widgets.py.
     """
 
-    def __init__(self, figure, update, controls, actions=None, columns=1):
+    def __init__(self, figure, update, controls, actions=None, columns=1, precompute=False):
         self.figure, self.update, self.controls = figure, update, dict(controls)
         self.buttons = {}
         for label, callback in (actions or {}).items():
@@ -66,20 +71,35 @@ class LiveFigure:
                         if columns > 1 else widgets.VBox(list(self.controls.values())))
         buttons = [widgets.HBox(list(self.buttons.values()))] if self.buttons else []
         self.widget = widgets.VBox([controls_box, *buttons, self.image, self.readout])
+        self.rendered = self._render_every_state() if precompute else None
         self.refresh()
 
     def values(self):
         return {name: control.value for name, control in self.controls.items()}
 
     def refresh(self):
-        """Recompute and redraw for the controls' current values."""
+        """Recompute and redraw for the controls' current values (or swap in their image, if precomputed)."""
         start = time.perf_counter()
-        self.readout_values = self.update(**self.values()) or {}
-        self.image.value = figure_to_png(self.figure)
-        # The first render lays the figure out; freezing that layout saves about a third of every later redraw.
-        self.figure.set_layout_engine(None)  # "none" would leave a placeholder engine that lays out text on every savefig
+        if self.rendered is not None:
+            self.readout_values, png = self.rendered[tuple(self.values().values())]
+        else:
+            self.readout_values, png = self._render(self.values())
+        self.image.value = png
         self.readout.value = format_readout(self.readout_values)
         self.update_seconds.append(time.perf_counter() - start)
+
+    def _render(self, values):
+        readout = self.update(**values) or {}
+        png = figure_to_png(self.figure)
+        # The first render lays the figure out; freezing that layout saves about a third of every later redraw.
+        self.figure.set_layout_engine(None)  # "none" would leave a placeholder engine that lays out text on every savefig
+        return readout, png
+
+    def _render_every_state(self):
+        """{tuple of control values: (readout, PNG)} for every combination of the controls' options."""
+        choices = [[option[1] if isinstance(option, tuple) else option for option in control.options]
+                   for control in self.controls.values()]
+        return {values: self._render(dict(zip(self.controls, values))) for values in itertools.product(*choices)}
 
     def all_finite(self):
         """True when every displayed number is finite (used by the tests at the controls' extremes)."""
