@@ -84,7 +84,7 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
             many epochs (None: train all num_epochs; needs validation_images).
         beta: KL weight (1 trains the ELBO itself). seed: controls shuffling, binarization and sampling noise.
         kl_warmup_epochs: ramp the KL weight linearly from 0 to beta over this many epochs, step by step
-            (warmup_beta; Bowman et al. 2016); 0 trains with beta from the first step.
+            (warmup_beta; Bowman et al. 2016, Sønderby et al. 2016); 0 trains with beta from the first step.
         free_bits: a floor, in nats, under each latent dimension's batch-mean KL in the loss (free_bits_kl;
             Kingma et al. 2016); 0 leaves the KL as it is. Whatever either does to the loss, the History records
             the true ELBO (beta = 1, no floor).
@@ -144,8 +144,9 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
 def warmup_beta(step, steps_per_epoch, kl_warmup_epochs, beta=1.0):
     """The KL weight at optimizer step `step` (0 for the first step of epoch 1) under KL warm-up.
 
-    It rises linearly from 0 at the first step to beta after kl_warmup_epochs epochs, and stays there
-    (Bowman et al. 2016, "Generating sentences from a continuous space", section 3.1). kl_warmup_epochs = 0: beta.
+    It rises linearly from 0 at the first step to beta after kl_warmup_epochs epochs, and stays there: the KL
+    annealing of Bowman et al. (2016, "Generating sentences from a continuous space", section 3.1) with the linear
+    schedule Sønderby et al. (2016, "Ladder variational autoencoders") call warm-up. kl_warmup_epochs = 0: beta.
     Introduced in notebooks/08_when_training_goes_wrong.ipynb.
     """
     if kl_warmup_epochs == 0:
