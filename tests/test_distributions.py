@@ -13,6 +13,8 @@ from vae_helpers.distributions import (
     gaussian_kl,
     gaussian_log_prob,
     log_mean_exp,
+    normal_kl,
+    normal_log_prob,
     standard_normal_log_prob,
 )
 
@@ -114,3 +116,21 @@ def test_functions_stay_finite_in_float32_at_extreme_logvar(logvar):
     mu, lv = torch.tensor([[3.0, -3.0]]), torch.full((1, 2), logvar)
     assert torch.isfinite(gaussian_kl(mu, lv)).all()
     assert torch.isfinite(gaussian_log_prob(torch.zeros(1, 2), mu, lv)).all()
+
+
+def test_the_one_dimensional_helpers_match_torch_distributions():
+    generator = torch.Generator().manual_seed(3)
+    x, mean_q, mean_p = (torch.randn(5, generator=generator, dtype=torch.float64) for _ in range(3))
+    std_q, std_p = (torch.rand(5, generator=generator, dtype=torch.float64) + 0.1 for _ in range(2))
+    torch.testing.assert_close(normal_log_prob(x, mean_q, std_q), Normal(mean_q, std_q).log_prob(x))
+    torch.testing.assert_close(normal_kl(mean_q, std_q, mean_p, std_p),
+                               kl_divergence(Normal(mean_q, std_q), Normal(mean_p, std_p)))
+
+
+def test_gaussian_log_prob_per_dim_adds_up_to_the_total():
+    generator = torch.Generator().manual_seed(4)
+    x, mu, logvar = (torch.randn(3, 4, generator=generator) for _ in range(3))
+    per_dim = gaussian_log_prob(x, mu, logvar, per_dim=True)
+    assert per_dim.shape == (3, 4)
+    torch.testing.assert_close(per_dim.sum(-1), gaussian_log_prob(x, mu, logvar))
+    torch.testing.assert_close(per_dim, Normal(mu, torch.exp(0.5 * logvar)).log_prob(x))

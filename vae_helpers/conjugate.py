@@ -9,13 +9,10 @@ All functions take floats or tensors and return float64 tensors (the toy model i
 broadcast and are differentiable, so notebook 03 can optimise q(z) = N(q_mean, q_std^2) with autograd.
 """
 
-import math
 
 import torch
 
-from vae_helpers.distributions import gaussian_kl
-
-LOG_2PI = math.log(2 * math.pi)
+from vae_helpers.distributions import LOG_2PI, normal_kl, normal_log_prob
 
 
 def _as_double(*values):
@@ -23,8 +20,7 @@ def _as_double(*values):
 
 
 def _normal_log_prob(value, mean, std):
-    value, mean, std = _as_double(value, mean, std)
-    return -0.5 * (LOG_2PI + 2 * torch.log(std) + ((value - mean) / std) ** 2)
+    return normal_log_prob(*_as_double(value, mean, std))
 
 
 def log_prior(z, prior_std):
@@ -75,7 +71,5 @@ def elbo_terms(x, q_mean, q_std, prior_std, noise_std):
 
 
 def _kl_1d(mean_q, std_q, mean_p, std_p):
-    """KL(N(mean_q, std_q^2) || N(mean_p, std_p^2)) for scalars or tensors, via the diagonal-Gaussian formula."""
-    mean_q, std_q, mean_p, std_p = torch.broadcast_tensors(*_as_double(mean_q, std_q, mean_p, std_p))
-    logvar = lambda std: 2 * torch.log(std)  # noqa: E731
-    return gaussian_kl(mean_q[..., None], logvar(std_q)[..., None], mean_p[..., None], logvar(std_p)[..., None])
+    """KL(N(mean_q, std_q^2) || N(mean_p, std_p^2)) for floats or tensors, in float64."""
+    return normal_kl(*torch.broadcast_tensors(*_as_double(mean_q, std_q, mean_p, std_p)))

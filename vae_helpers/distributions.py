@@ -33,15 +33,30 @@ def gaussian_kl(mu, logvar, mu_p=None, logvar_p=None, *, per_dim=False):
     return kl if per_dim else kl.sum(-1)
 
 
-def gaussian_log_prob(x, mu, logvar):
-    """log N(x; mu, diag(exp(logvar))), summed over the last dimension.
+def gaussian_log_prob(x, mu, logvar, *, per_dim=False):
+    """log N(x; mu, diag(exp(logvar))), summed over the last dimension: the series' one Gaussian log-density.
 
     Args:
         x, mu, logvar: (..., D), broadcastable.
+        per_dim: return the (..., D) terms instead of their sum (each coordinate's log-density).
     Returns:
-        (...,) log-density in nats.
+        (...,) log-density in nats, or (..., D) with per_dim=True.
     """
-    return -0.5 * (LOG_2PI + logvar + (x - mu) ** 2 * torch.exp(-logvar)).sum(-1)
+    log_density = -0.5 * (LOG_2PI + logvar + (x - mu) ** 2 * torch.exp(-logvar))
+    return log_density if per_dim else log_density.sum(-1)
+
+
+def normal_log_prob(x, mean, std):
+    """log N(x; mean, std^2) elementwise, for the one-dimensional models of notebooks 01-04 that are written with
+    a standard deviation: gaussian_log_prob with logvar = 2 log std. Arguments are broadcastable tensors."""
+    return gaussian_log_prob(x, mean, 2 * torch.log(std), per_dim=True)
+
+
+def normal_kl(mean_q, std_q, mean_p, std_p):
+    """KL(N(mean_q, std_q^2) || N(mean_p, std_p^2)) elementwise, for one-dimensional Gaussians written with standard
+    deviations: gaussian_kl with logvar = 2 log std. Arguments are broadcastable tensors."""
+    logvar = lambda std: 2 * torch.log(std)  # noqa: E731
+    return gaussian_kl(mean_q, logvar(std_q), mean_p, logvar(std_p), per_dim=True)
 
 
 def standard_normal_log_prob(z):

@@ -3,7 +3,7 @@
 import math
 
 from vae_helpers import conjugate, exercises
-from vae_helpers.exercises import as_number
+from vae_helpers.exercises import as_number, close
 
 # Exercise 1: the ELBO of one q on the conjugate model, by hand.
 ELBO_EXERCISE = {"x": 2.0, "noise_std": 0.5, "prior_std": 1.0, "q_mean": 1.0, "q_std": 0.3}
@@ -14,10 +14,10 @@ SLOPE_EXERCISE = {"noise_std": 0.75, "prior_std": 1.0}
 
 def _match(value, right, mistakes, tolerance, right_message, fallback):
     """Return (True, right_message) if value is right, else the message of the first typical mistake it matches."""
-    if abs(value - right) < tolerance:
+    if close(value, right, tolerance):
         return True, right_message
     for wrong, message in mistakes:
-        if abs(value - wrong) < tolerance:
+        if close(value, wrong, tolerance):
             return False, f"{value:.4f}: {message}"
     return False, f"{value:.4f} {fallback}"
 

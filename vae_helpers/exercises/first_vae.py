@@ -46,7 +46,7 @@ def _terms(x, logits, mu, logvar):
     return reconstruction, kl_per_dim, through_probabilities
 
 
-def _kl(mu, variance, log_variance):
+def _kl(mu, variance, log_variance):  # written out, not imported: the typical mistakes below need its parts
     return -0.5 * (1 + log_variance - mu**2 - variance).sum(-1)
 
 

@@ -36,7 +36,7 @@ def _exp_gradient_verdict(answer, tolerance):
     mu, sigma = EXP_EXERCISE["mu"], EXP_EXERCISE["sigma"]
     mean = math.exp(mu + sigma**2 / 2)  # E[exp(z)], the mean of a log-normal
     right = (mean, sigma * mean)
-    close = lambda a, b: abs(a - b) < tolerance  # noqa: E731
+    close = lambda value, target: exercises.close(value, target, tolerance)  # noqa: E731
     if close(pair[0], right[0]) and close(pair[1], right[1]):
         return True, (f"E_q[exp(z)] = exp(mu + sigma^2/2) = {mean:.4f}, so the gradient is "
                       f"({right[0]:.4f}, {right[1]:.4f}).")

@@ -2,7 +2,7 @@
 
 import torch
 
-from vae_helpers import conjugate
+from vae_helpers import conjugate, distributions
 from vae_helpers.widgets import LiveFigure, new_figure, slider
 
 Z_GRID = torch.linspace(-4.0, 5.0, 451, dtype=torch.float64)
@@ -14,8 +14,7 @@ BAR_FLOOR = -8.0  # fixed y-axis floor in nats, so the log p(x) line never moves
 
 def normal_density(z, mean, std):
     """Evaluate N(z; mean, std^2) at the points z, in float64: the density of every curve in the explorer."""
-    z, mean, std = (torch.as_tensor(value, dtype=torch.float64) for value in (z, mean, std))
-    return torch.exp(-0.5 * ((z - mean) / std) ** 2) / (std * (2 * torch.pi) ** 0.5)
+    return torch.exp(distributions.normal_log_prob(*(torch.as_tensor(v, dtype=torch.float64) for v in (z, mean, std))))
 
 
 def elbo_densities(x, q_mean, q_std, noise_std, prior_std, z=Z_GRID):
@@ -114,11 +113,7 @@ def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
         "q_mean": slider("q mean m", -2.0, 3.0, q_mean, 0.05),
         "q_std": slider("q width σ", 0.1, 2.0, q_std, 0.02),
     }
-    live = LiveFigure(figure, update, controls)
-    # LiveFigure freezes the layout with set_layout_engine("none"), which leaves a placeholder engine behind that
-    # makes savefig draw everything twice; None removes it (about a third of each redraw).
-    figure.set_layout_engine(None)
-    return live
+    return LiveFigure(figure, update, controls)
 
 
 EXPLORERS = {"elbo": elbo_explorer}

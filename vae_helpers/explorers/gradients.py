@@ -9,6 +9,7 @@ import math
 import ipywidgets as widgets
 import torch
 
+from vae_helpers.distributions import standard_normal_log_prob
 from vae_helpers.widgets import LiveFigure, new_figure, slider
 
 # name: (label, f, f'), each a function of a float64 tensor z. The step has f' = 0 wherever it is defined.
@@ -41,7 +42,7 @@ def exact_gradient(name, mu, sigma):
         mean = math.exp(mu / 2 + sigma**2 / 8)
         gradient = (mean / 2, sigma * mean / 4)
     else:
-        density = math.exp(-0.5 * (mu / sigma) ** 2) / math.sqrt(2 * math.pi)  # standard normal pdf at mu/sigma
+        density = math.exp(standard_normal_log_prob(torch.tensor([mu / sigma])).item())  # N(mu / sigma; 0, 1)
         gradient = (density / sigma, -mu * density / sigma**2)
     return torch.tensor(gradient, dtype=torch.float64)
 
@@ -139,9 +140,7 @@ def gradient_explorer(name="square", mu=1.5, sigma=0.5, num_samples=4, baseline=
         "wrt": widgets.ToggleButtons(options=[("∂/∂μ", 0), ("∂/∂σ", 1)], value=wrt, description="gradient",
                                      style={"button_width": "60px"}),
     }
-    live = LiveFigure(figure, update, controls)
-    figure.set_layout_engine(None)  # see elbo.py: without it savefig draws the figure twice
-    return live
+    return LiveFigure(figure, update, controls)
 
 
 EXPLORERS = {"gradients": gradient_explorer}

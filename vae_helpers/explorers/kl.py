@@ -5,10 +5,9 @@ import math
 import torch
 from matplotlib.ticker import MaxNLocator
 
-from vae_helpers.distributions import gaussian_kl
+from vae_helpers import distributions
 from vae_helpers.widgets import LiveFigure, new_figure, slider
 
-LOG_2PI = math.log(2 * math.pi)
 # Wide enough that every density the sliders allow has negligible mass outside it (the plots show [-8, 8]).
 Z_GRID = torch.linspace(-20.0, 20.0, 2001, dtype=torch.float64)
 Z_SHOWN = (-8.0, 8.0)
@@ -31,8 +30,7 @@ def _few_ticks(ax):
 
 def normal_log_prob(z, mean, std):
     """Return log N(z; mean, std^2) elementwise, in float64; arguments are floats or broadcastable tensors."""
-    z, mean, std = (torch.as_tensor(value, dtype=torch.float64) for value in (z, mean, std))
-    return -0.5 * (LOG_2PI + 2 * torch.log(std) + ((z - mean) / std) ** 2)
+    return distributions.normal_log_prob(*(torch.as_tensor(value, dtype=torch.float64) for value in (z, mean, std)))
 
 
 def kl_normal(mean_a, std_a, mean_b, std_b):
@@ -41,9 +39,8 @@ def kl_normal(mean_a, std_a, mean_b, std_b):
     Args: four floats (or one-element tensors), the two means and standard deviations.
     Introduced in notebooks/02_kl_divergence.ipynb.
     """
-    mean_a, std_a, mean_b, std_b = (torch.as_tensor(v, dtype=torch.float64).reshape(1)
-                                    for v in (mean_a, std_a, mean_b, std_b))
-    return gaussian_kl(mean_a, 2 * torch.log(std_a), mean_b, 2 * torch.log(std_b)).item()
+    return distributions.normal_kl(*(torch.as_tensor(v, dtype=torch.float64)
+                                     for v in (mean_a, std_a, mean_b, std_b))).item()
 
 
 def gaussian_kl_curves(mean_p, std_p, mean_q, std_q, z=Z_GRID):
