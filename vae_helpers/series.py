@@ -31,9 +31,10 @@ SERIES = (
      "two-peaked target"),
     ("03_variational_inference_and_the_elbo", "Variational inference and the ELBO",
      "log p(x) = ELBO + KL(q ‖ posterior), derived and checked for any q; fitting q with autograd; amortised "
-     "inference"),
+     "inference; the ELBO learns the model too; a posterior no Gaussian fits"),
     ("04_the_reparameterization_trick", "The reparameterization trick",
-     "z = μ + σ·ε; pathwise versus score-function gradients, their variance, and where each fails"),
+     "z = μ + σ·ε; pathwise versus score-function gradients, their variance against samples and latent dimension, "
+     "and where each fails"),
     ("05_your_first_vae", "Your first VAE",
      "an MLP VAE written from scratch, trained on real digits with early stopping on a validation split, its 2-D latent space, honest nats"),
     ("06_the_convolutional_vae", "The convolutional VAE",
