@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from vae_helpers import diagnostics, distributions, exercises, pretrained, training
+from vae_helpers import data, diagnostics, distributions, exercises, pretrained, training
 from vae_helpers.explorers import beta as beta_explorer
 from vae_helpers.models import MLPVAE
 
@@ -59,7 +59,7 @@ def ladder_explorer():
 
 def test_the_ladder_explorer_shows_each_models_own_rate_and_distortion(ladder_explorer):
     models = beta_explorer.ladder_models()
-    images = beta_explorer.data.load_digits(split="validation", binarized=True).images
+    images = data.load_digits(split="validation", binarized=True).images
     for beta in (0.25, 8.0):
         ladder_explorer.controls["beta"].value = beta
         rate, distortion = diagnostics.rate_distortion(models[beta], images)

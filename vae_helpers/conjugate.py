@@ -9,7 +9,6 @@ All functions take floats or tensors and return float64 tensors (the toy model i
 broadcast and are differentiable, so notebook 03 can optimise q(z) = N(q_mean, q_std^2) with autograd.
 """
 
-
 import torch
 
 from vae_helpers.distributions import LOG_2PI, normal_kl, normal_log_prob

@@ -8,11 +8,12 @@ from vae_helpers.distributions import gaussian_kl, gaussian_log_prob, log_mean_e
 
 
 class ElboTerms(NamedTuple):
-    """Per-example terms, each (B,) in nats: total = reconstruction - beta * kl (the ELBO when beta = 1)."""
+    """Per-example terms in nats: total = reconstruction - beta * kl (the ELBO when beta = 1), each (B,)."""
 
     total: torch.Tensor
     reconstruction: torch.Tensor  # one-sample Monte Carlo estimate of E_q[log p(x|z)]
     kl: torch.Tensor  # KL(q(z|x) || p(z)), in closed form
+    kl_per_dim: torch.Tensor  # (B, D): its terms, one per latent dimension (free bits floor them)
 
 
 def elbo(model, x, beta=1.0, generator=None):
@@ -25,7 +26,8 @@ def elbo(model, x, beta=1.0, generator=None):
         beta: weight of the KL term (Higgins et al. 2017); beta = 1 gives the ELBO, a lower bound on log p(x).
         generator: torch.Generator for the sample, for reproducible estimates.
     Returns:
-        ElboTerms(total, reconstruction, kl), each (B,). Maximise total.mean(); the loss is -total.mean().
+        ElboTerms(total, reconstruction, kl), each (B,), and kl_per_dim (B, D). Maximise total.mean(); the loss is
+        -total.mean().
     Raises:
         TypeError or ValueError (from model.check_input) for anything else, before the model sees it.
     Introduced in notebooks/05_your_first_vae.ipynb.
@@ -33,8 +35,9 @@ def elbo(model, x, beta=1.0, generator=None):
     mu, logvar = model.encode(model.check_input(x))
     z = model.reparameterize(mu, logvar, generator)
     reconstruction = model.log_likelihood(x, z)
-    kl = gaussian_kl(mu, logvar)
-    return ElboTerms(reconstruction - beta * kl, reconstruction, kl)
+    kl_per_dim = gaussian_kl(mu, logvar, per_dim=True)
+    kl = kl_per_dim.sum(-1)
+    return ElboTerms(reconstruction - beta * kl, reconstruction, kl, kl_per_dim)
 
 
 @torch.inference_mode()

@@ -9,7 +9,6 @@ from tqdm.auto import trange
 
 from vae_helpers import checkpoints, config
 from vae_helpers.data import TEST_BINARIZATION_SEED, binarize as binarize_images
-from vae_helpers.distributions import gaussian_kl
 from vae_helpers.objectives import elbo
 
 FIT_DEFAULTS = {"num_epochs": 10, "batch_size": 128, "lr": 1e-3, "beta": 1.0, "seed": 0, "binarize": True,
@@ -177,13 +176,11 @@ def _check_kl_schedule(kl_warmup_epochs, free_bits):
 
 def _batch_loss(model, x, beta, free_bits, noise):
     """The loss of one batch and its true ELBO terms (beta = 1, no floor), each (B,)."""
+    terms = elbo(model, x, beta=beta, generator=noise)
     if free_bits == 0:
-        terms = elbo(model, x, beta=beta, generator=noise)
         return -terms.total.mean(), terms.reconstruction, terms.kl
-    mu, logvar = model.encode(model.check_input(x))
-    reconstruction = model.log_likelihood(x, model.reparameterize(mu, logvar, noise))
-    kl_per_dim = gaussian_kl(mu, logvar, per_dim=True)  # (B, D)
-    return -(reconstruction.mean() - beta * free_bits_kl(kl_per_dim, free_bits)), reconstruction, kl_per_dim.sum(1)
+    loss = -(terms.reconstruction.mean() - beta * free_bits_kl(terms.kl_per_dim, free_bits))
+    return loss, terms.reconstruction, terms.kl
 
 
 def _train_one_epoch(model, optimizer, images, batch_size, beta, binarize, generator, noise, epoch, lr,
