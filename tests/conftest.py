@@ -14,6 +14,14 @@ def _seeded_torch():
     torch.manual_seed(0)
 
 
+@pytest.fixture
+def restore_threads():
+    """Put torch's thread count back after a test that sets it (the setup cell, cpus.set_torch_threads)."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say where the browser tests left their screenshots, so a person can look at them."""
     from vae_helpers.config import REPO_ROOT

@@ -1,8 +1,9 @@
 """The series runs with Colab's package versions.
 
-Colab opens a notebook with its own packages, and the setup cell installs vae_helpers there without dependencies.
-So this test builds a venv with Colab's versions (tests/colab_requirements.txt), installs this checkout into it
-with `pip install --no-deps -e` as the setup cell does, and executes every notebook on a kernel of that venv.
+Colab opens a notebook with its own packages, and the setup cell puts a clone of the series on sys.path there,
+installing nothing. So this test builds a venv with Colab's versions (tests/colab_requirements.txt), adds this
+checkout to it with `pip install --no-deps -e` (the same import, without the clone), and executes every notebook on
+a kernel of that venv.
 The venv is kept in build/colab-venv and rebuilt only when the pins change (about 2 minutes on 2 cores).
 """
 
@@ -56,7 +57,7 @@ def colab_python():
         pip(python, *index, torch_pin())  # first and pinned, as the Makefile does: never the multi-GB CUDA build
         pip(python, "-r", str(REQUIREMENTS))
         marker.write_text(stamp)
-    pip(python, "--no-deps", "-e", str(REPO_ROOT))  # what the setup cell does on Colab, for this checkout
+    pip(python, "--no-deps", "-e", str(REPO_ROOT))  # vae_helpers importable, nothing else changed
     return python
 
 

@@ -90,13 +90,6 @@ def test_without_cgroup_files_only_the_affinity_mask_counts(tmp_path, eight_cpus
     assert cpus.available_cpus(tmp_path / "missing", tmp_path) == 8
 
 
-@pytest.fixture
-def restore_threads():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 def test_set_torch_threads_uses_the_quota_and_the_variable_overrides_it(tmp_path, eight_cpus, restore_threads):
     proc_self, root = v1_box(tmp_path, "100000")
     assert cpus.set_torch_threads({}, proc_self, root) == 1 and torch.get_num_threads() == 1

@@ -42,8 +42,8 @@ def test_navigation_lines_chain_the_notebooks():
     assert "Next:" not in series.navigation_line(len(series.SERIES) - 1)
 
 
-def _run_setup_cell(monkeypatch, *, on_colab, already_cloned=False):
-    """Execute the stamped setup cell with subprocess.run recorded (nothing is cloned or installed)."""
+def _run_setup_cell(monkeypatch, *, on_colab, already_cloned=False, runs=1):
+    """Execute the stamped setup cell `runs` times in one namespace, with subprocess.run recorded (nothing is cloned)."""
     import os
     import subprocess
     import sys
@@ -59,29 +59,42 @@ def _run_setup_cell(monkeypatch, *, on_colab, already_cloned=False):
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     namespace = {}
-    exec(series.SETUP_CELL, namespace)
+    for _ in range(runs):
+        exec(series.SETUP_CELL, namespace)
     assert namespace["vh"].__name__ == "vae_helpers"
-    return calls, sys.path
+    return calls, sys.path, namespace
 
 
-def test_on_colab_the_setup_cell_clones_the_series_once_and_installs_only_vae_helpers(monkeypatch, capsys):
-    calls, path = _run_setup_cell(monkeypatch, on_colab=True)
-    (clone, clone_options), (install, install_options) = calls
+def test_on_colab_the_setup_cell_clones_the_series_and_imports_vae_helpers_from_it(monkeypatch, capsys):
+    calls, path, _ = _run_setup_cell(monkeypatch, on_colab=True)
+    [(clone, clone_options)] = calls  # Colab's own packages stay as they are: nothing is installed
     assert clone[:2] == ["git", "clone"] and clone[-2:] == [series.REPOSITORY_URL, series.COLAB_DIR]
-    assert install[1:] == ["-m", "pip", "install", "--quiet", "--no-deps", "-e", series.COLAB_DIR]
-    assert clone_options == install_options == {"check": True}  # a failed clone or install stops the notebook
-    assert path[0] == series.COLAB_DIR  # importable in the running kernel, before any restart
+    assert f"--branch={series.BRANCH}" in clone
+    assert clone_options == {"check": True}  # a failed clone stops the notebook
+    assert path[0] == series.COLAB_DIR  # importable in the running kernel
     assert capsys.readouterr().out.startswith("Python ")  # and the usual version line follows
 
 
-def test_on_colab_a_second_run_reuses_the_clone(monkeypatch):
-    calls, path = _run_setup_cell(monkeypatch, on_colab=True, already_cloned=True)
+def test_on_colab_a_new_kernel_reuses_the_clone_and_a_rerun_changes_nothing(monkeypatch):
+    calls, path, _ = _run_setup_cell(monkeypatch, on_colab=True, already_cloned=True, runs=2)
     assert calls == [] and path.count(series.COLAB_DIR) == 1
 
 
-def test_off_colab_the_setup_cell_installs_nothing(monkeypatch):
-    calls, path = _run_setup_cell(monkeypatch, on_colab=False)
+def test_off_colab_the_setup_cell_fetches_nothing(monkeypatch):
+    calls, path, _ = _run_setup_cell(monkeypatch, on_colab=False)
     assert calls == [] and series.COLAB_DIR not in path
+
+
+def test_the_setup_cell_is_short_and_leaves_the_names_the_notebooks_use(monkeypatch, capsys, restore_threads):
+    import torch
+
+    assert len(series.SETUP_CELL.splitlines()) <= 12  # a few lines a learner reads, not Colab plumbing
+    _, _, namespace = _run_setup_cell(monkeypatch, on_colab=False)
+    assert namespace["DEVICE"].type in {"cpu", "cuda", "mps"} and namespace["THREADS"] == torch.get_num_threads()
+    first = namespace["generator"].initial_seed()
+    assert first == 0 and torch.initial_seed() == 0  # seeded: the same numbers on every run
+    line = capsys.readouterr().out
+    assert f"torch {torch.__version__}" in line and f"device {namespace['DEVICE']}" in line
 
 
 def test_the_repository_address_is_written_in_one_place():

@@ -1,6 +1,7 @@
 """Run options shared by every notebook: where the data lives, the smoke-test switch, seeding and the device."""
 
 import os
+import platform
 import random
 from pathlib import Path
 
@@ -44,3 +45,20 @@ def choose_device(prefer=None):
         if available[name]:
             return torch.device(name)
     return torch.device("cpu")
+
+
+def start_notebook(seed=0):
+    """What the setup cell of every notebook does once vae_helpers imports: seed, pick the device, set the threads.
+
+    Returns (generator, device, threads): the torch.Generator of seed_everything(seed), choose_device(), and the CPU
+    threads torch may use (cpus.set_torch_threads: Binder's quota or a taskset, not every core of the host). Prints
+    one line with the versions, so a notebook's output records what it ran on.
+    """
+    from vae_helpers import __version__, cpus  # here, not at the top: vae_helpers/__init__ imports nothing eagerly
+
+    generator = seed_everything(seed)
+    device = choose_device()
+    threads = cpus.set_torch_threads()
+    print(f"Python {platform.python_version()} · torch {torch.__version__} · vae_helpers {__version__} · device {device}"
+          f" · {threads} CPU thread{'s' if threads > 1 else ''}")
+    return generator, device, threads

@@ -53,42 +53,22 @@ REPOSITORY_URL = f"https://github.com/{REPOSITORY}"
 COLAB_DIR = "/content/vae-series"  # where the Colab branch clones the series
 SETUP_FIRST_LINE = "# Setup: the same cell opens every notebook in the series."
 SETUP_CELL = SETUP_FIRST_LINE + f'''
-import sys
-
-if "google.colab" in sys.modules:
-    # Colab already has torch, numpy, matplotlib, seaborn, pandas, ipywidgets, tqdm and safetensors, so fetch the
-    # series once (code, shipped digits, checkpoints) and install vae_helpers alone from it, without dependencies.
-    import os
-    import subprocess
-
-    SERIES_URL, SERIES_DIR = "{REPOSITORY_URL}", "{COLAB_DIR}"
+import os, subprocess, sys
+SERIES_DIR = "{COLAB_DIR}"  # Colab has every package but vae_helpers: fetch the series there, once
+if "google.colab" in sys.modules and SERIES_DIR not in sys.path:
     if not os.path.isdir(SERIES_DIR):
-        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", "{BRANCH}", SERIES_URL, SERIES_DIR],
-                       check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-e", SERIES_DIR], check=True)
-    if SERIES_DIR not in sys.path:
-        sys.path.insert(0, SERIES_DIR)  # this kernel started before the install: show it the package now
-
-try:
-    import vae_helpers as vh
-except ModuleNotFoundError as error:
-    raise ModuleNotFoundError(
-        "vae_helpers is not installed in this kernel: start JupyterLab with `make lab` from the repository root, "
-        "or run `pip install -e .` there"
-    ) from error
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch={BRANCH}",
+                        "{REPOSITORY_URL}", SERIES_DIR], check=True)
+    sys.path.insert(0, SERIES_DIR)
 import torch
-
-generator = vh.config.seed_everything(0)
-DEVICE = vh.config.choose_device()
-THREADS = vh.cpus.set_torch_threads()  # the CPUs this kernel may use (Binder's quota, taskset), not every core
-print(f"Python {{sys.version.split()[0]}} · torch {{torch.__version__}} · vae_helpers {{vh.__version__}} · device {{DEVICE}}"
-      f" · {{THREADS}} CPU thread{{'s' if THREADS > 1 else ''}}")'''
+import vae_helpers as vh  # not found? Start JupyterLab with `make lab` in the repository root (or `pip install -e .` there)
+generator, DEVICE, THREADS = vh.config.start_notebook(seed=0)  # seeds, picks the device and the CPU threads'''
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_LINE = (
     f"[![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}"
     "?urlpath=lab/tree/notebooks/00_start_here.ipynb) runs the whole series in JupyterLab in your browser with "
     "nothing to install (the first launch builds the environment and takes a few minutes); the Colab badges below "
-    "open one notebook each, and its first cell installs `vae_helpers` there."
+    "open one notebook each, and its first cell fetches `vae_helpers` there."
 )
 README_MARKERS = ("<!-- series-table -->", "<!-- /series-table -->")
 PATH_TABLE = re.compile(r"\| # \| Notebook \| What you will learn \|\n(?:\|.*\|\n?)+")
