@@ -17,7 +17,9 @@ SCREENSHOTS = REPO_ROOT / "build" / "browser-screenshots"
 # (notebook, text in the widget cell's source, how to move it): "slider:N" presses ArrowRight N times on the
 # first slider handle of the cell; "button:LABEL" clicks the button with that label.
 WIDGET_CHECKS = {
-    "01_bayes_rule_and_the_intractable_evidence.ipynb": [("posterior_explorer(", "slider:5")],
+    "01_bayes_rule_and_the_intractable_evidence.ipynb": [("posterior_explorer(", "slider:5"),
+                                                         ("naive_monte_carlo_explorer(", "slider:5"),
+                                                         ("naive_monte_carlo_explorer(", "button:New samples")],
     "03_variational_inference_and_the_elbo.ipynb": [("elbo_explorer(", "slider:5")],
     "04_the_reparameterization_trick.ipynb": [("gradient_explorer(", "slider:5")],
     "07_exploring_the_latent_space.ipynb": [("generation_explorer(", "button:New digits"),
@@ -75,12 +77,12 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, lab, browser):
     page.run_all()
     assert page.error_outputs() == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for snippet, action in WIDGET_CHECKS[notebook]:
+    for step, (snippet, action) in enumerate(WIDGET_CHECKS[notebook]):
         cell = page.widget_cell(snippet)
         image = cell.locator("img.widget-image").first
         image.wait_for(state="visible", timeout=120_000)
         assert image.evaluate("img => img.naturalWidth > 0"), f"{snippet}: the image is empty"
-        stem = f"{notebook[:2]}_{snippet.strip('(').split('.')[-1]}"
+        stem = f"{notebook[:2]}_{step}_{snippet.strip('(').split('.')[-1]}"
         cell.screenshot(path=SCREENSHOTS / f"{stem}_before.png")
         before = image.get_attribute("src")
         move(cell, action)

@@ -62,7 +62,8 @@ def test_elbo_waterfall_bars_chain_the_two_identities_and_match_independent_inte
 def test_elbo_plus_gap_reaches_the_same_log_evidence_for_every_q():
     # ends[3] is the ELBO plus the gap KL(q || p(z|x)), both computed from q; only their sum may not depend on q.
     x, noise_std, prior_std = 1.5, 0.75, 1.0
-    bars = [elbo_explorer.elbo_waterfall(x, m, s, noise_std, prior_std)[1] for m, s in [(0, 1), (2, 0.2), (-1, 3)]]
+    bars = [elbo_explorer.elbo_waterfall(x, mu, sigma, noise_std, prior_std)[1]
+            for mu, sigma in [(0, 1), (2, 0.2), (-1, 3)]]
     elbos = [ends[2] for ends in bars]
     assert max(elbos) - min(elbos) > 1  # the q's are far apart, so the ELBO and the gap each change a lot ...
     log_evidence = vh.conjugate.log_evidence(x, prior_std, noise_std)
@@ -143,7 +144,7 @@ def test_the_baseline_lowers_the_variance_and_pathwise_lowers_it_further():
     variances = [draws.var(0) for draws in (plain["score"], with_baseline["score"], plain["pathwise"])]
     assert (variances[0] > 1.5 * variances[1]).all() and (variances[1] > 5 * variances[2]).all()
     # For d/dmu, with z = 2 + eps / 2, one sample has variance 123.75 (score), 35.75 (score with the baseline f(mu))
-    # and 4 sigma^2 = 1 (pathwise, 2z); an average of N = 16 samples divides each by 16.
+    # and 4 sigma^2 = 1 (pathwise, 2z); an average of K = 16 samples divides each by 16.
     torch.testing.assert_close(torch.stack([v[0] for v in variances]),
                                torch.tensor([123.75, 35.75, 1.0], dtype=DOUBLE) / 16, rtol=0.15, atol=0)
 

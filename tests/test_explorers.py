@@ -96,6 +96,42 @@ def test_a_precomputed_figure_renders_every_option_once_and_then_only_swaps_imag
     assert len(calls) == 4  # moving the controls never called update again
 
 
+def test_a_figure_with_changing_artists_draws_the_rest_once_and_matches_a_full_render(monkeypatch):
+    import io
+
+    import numpy as np
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from vae_helpers.widgets import LiveFigure, figure_to_png, new_figure
+
+    figure = new_figure(3, 2)
+    ax = figure.add_subplot()
+    ax.set(xlim=(0, 1), ylim=(-1, 3), xlabel="x", title="fixed axes")
+    line = ax.plot([0, 1], [0, 0], lw=3)[0]
+    label = ax.text(0.1, 2.5, "")
+    full_draws = []
+    real_draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: (full_draws.append(1), real_draw(self, renderer)))
+
+    def update(height):
+        line.set_ydata([0, height])
+        label.set_text(f"height {height:.1f}")
+
+    live = LiveFigure(figure, update, {"height": widgets.FloatSlider(value=1.0, min=0.0, max=2.0)},
+                      changing=[line, label])
+    for height in (0.5, 2.0):
+        live.controls["height"].value = height
+    assert len(full_draws) == 1  # axes, ticks and labels were drawn at the first render only
+    for artist in live.changing:
+        artist.set_animated(False)
+    pixels = lambda png: np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")).astype(int)  # noqa: E731
+    blitted, full = pixels(live.image.value), pixels(figure_to_png(figure))
+    assert blitted.shape == full.shape
+    # Only where a changing artist crosses an axis spine may the two differ (drawn over it, not under it)
+    assert (np.abs(blitted - full).max(-1) > 0).mean() < 0.002
+
+
 class Ipywidgets7Box:
     """What an ipywidgets 7 widget (Colab's version) offers for display: a model id, no _repr_mimebundle_."""
 

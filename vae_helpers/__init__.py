@@ -22,6 +22,7 @@ SUBMODULES = (
     "explorers",
     "image_checks",
     "inference_gaps",
+    "linear_gaussian",
     "models",
     "objectives",
     "plotting",

@@ -25,7 +25,7 @@ SERIES = (
      "the plan, how to run it, the notation, the shipped digits and why they are binarized"),
     ("01_bayes_rule_and_the_intractable_evidence", "Bayes' rule and the intractable evidence",
      "the posterior on a model where everything is known (with sliders); why p(x) cannot be computed for a neural "
-     "decoder: grids explode, naive Monte Carlo scatters"),
+     "decoder: grids explode, naive Monte Carlo scatters (watch it fail in a widget)"),
     ("02_kl_divergence", "KL divergence",
      "KL on dice and Gaussians, its closed forms derived and checked three ways; forward versus reverse KL on a "
      "two-peaked target"),

@@ -14,7 +14,9 @@ import math
 import time
 
 import ipywidgets as widgets
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 
 def new_figure(width=7.0, height=3.0, dpi=80):
@@ -26,6 +28,14 @@ def figure_to_png(figure):
     """Render `figure` to PNG bytes (light compression: the image is sent once and replaced at the next move)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=figure.dpi, pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
+
+
+def canvas_to_png(canvas):
+    """The pixels an Agg canvas holds now, as PNG bytes (what figure_to_png would give, without drawing again)."""
+    buffer = io.BytesIO()
+    Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).save(buffer, format="png",
+                                                                                   compress_level=1)
     return buffer.getvalue()
 
 
@@ -48,12 +58,18 @@ class LiveFigure:
             in a finished image. For controls with a few discrete options (a SelectionSlider, a Dropdown), whose
             figure takes longer to redraw than the series' 50 ms budget; its update must then depend on the
             controls' values alone.
+        changing: the artists that `update` changes (lines, dots, titles). Everything else (axes, ticks, labels,
+            legends: most of the time of a redraw) is then drawn once, and a move redraws only these over a saved
+            copy of it. `update` must then leave every other artist as it is, axis limits included.
     The numbers returned by the last update are in `.readout_values`; the seconds each update took (callback to
     new PNG) are in `.update_seconds`, for benchmarks/bench_widgets.py.
     """
 
-    def __init__(self, figure, update, controls, actions=None, columns=1, precompute=False):
+    def __init__(self, figure, update, controls, actions=None, columns=1, precompute=False, changing=()):
         self.figure, self.update, self.controls = figure, update, dict(controls)
+        self.changing, self._background = list(changing), None
+        if self.changing:
+            FigureCanvasAgg(figure)  # attaches itself to the figure: the saved background lives in its buffer
         self.buttons = {}
         for label, callback in (actions or {}).items():
             self.buttons[label] = widgets.Button(description=label)
@@ -90,10 +106,27 @@ class LiveFigure:
 
     def _render(self, values):
         readout = self.update(**values) or {}
+        if self.changing:
+            return readout, self._redraw_changing()
         png = figure_to_png(self.figure)
         # The first render lays the figure out; freezing that layout saves about a third of every later redraw.
         self.figure.set_layout_engine(None)  # "none" would leave a placeholder engine that lays out text on every savefig
         return readout, png
+
+    def _redraw_changing(self):
+        """PNG of the figure, drawing only the changing artists over the background saved at the first call."""
+        canvas = self.figure.canvas
+        if self._background is None:
+            for artist in self.changing:
+                artist.set_animated(True)  # a full draw skips animated artists: the background is everything else
+            canvas.draw()
+            self.figure.set_layout_engine(None)
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.changing:
+            self.figure.draw_artist(artist)
+        return canvas_to_png(canvas)
 
     def _render_every_state(self):
         """{tuple of control values: (readout, PNG)} for every combination of the controls' options."""

@@ -33,7 +33,7 @@ def elbo_waterfall(x, q_mean, q_std, noise_std, prior_std):
 
     Starting from 0: E_q[log p(x|z)]; minus KL(q || p(z)) ends at the ELBO (eq. 3.4); the ELBO again as a subtotal;
     plus the gap KL(q || p(z|x)) ends at log p(x) (eq. 3.3); log p(x) as the total, the same for every q.
-    Args: the observed x, q's mean and standard deviation, the model's noise_std s and prior_std (floats).
+    Args: the observed x, q's mean and standard deviation, the model's noise_std s and prior_std σ_p (floats).
     Returns: (starts, ends), two (5,) float64 tensors in BAR_LABELS order (bar k spans starts[k] to ends[k]),
         and the dict of conjugate.elbo_terms.
     Introduced in notebooks/03_variational_inference_and_the_elbo.ipynb.
@@ -110,7 +110,7 @@ def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
                 "KL(q||p(z))": terms["kl_to_prior"].item()}
 
     controls = {
-        "q_mean": slider("q mean m", -2.0, 3.0, q_mean, 0.05),
+        "q_mean": slider("q mean μ", -2.0, 3.0, q_mean, 0.05),
         "q_std": slider("q width σ", 0.1, 2.0, q_std, 0.02),
     }
     return LiveFigure(figure, update, controls)

@@ -55,13 +55,14 @@ def gradient_draws(name, mu, sigma, eps, baseline=False):
                                    d/dsigma log q = (eps^2 - 1) / sigma; b = f(mu) with baseline=True, else 0
         pathwise (eq. 4.5):        mean of f'(z) * dz/dphi, where dz/dmu = 1 and dz/dsigma = eps
     Args:
-        name: a key of TEST_FUNCTIONS. mu, sigma: floats. eps: (R, N) float64 standard normal noise.
+        name: a key of TEST_FUNCTIONS. mu, sigma: floats. eps: (R, K) float64 standard normal noise, K samples
+            for each of R estimates.
         baseline: subtract b = f(mu), a constant, which keeps the score-function estimator unbiased (eq. 4.4).
     Returns: dict "score", "pathwise" of (R, 2) float64 tensors, columns (d/dmu, d/dsigma).
     Introduced in notebooks/04_the_reparameterization_trick.ipynb.
     """
     _, f, f_prime = TEST_FUNCTIONS[name]
-    z = mu + sigma * eps  # (R, N)
+    z = mu + sigma * eps  # (R, K)
     weight = f(z) - (f(torch.tensor(mu, dtype=eps.dtype)) if baseline else 0.0)
     score = torch.stack([(weight * eps).mean(-1), (weight * (eps**2 - 1)).mean(-1)], dim=-1) / sigma
     slope = f_prime(z)
@@ -124,7 +125,7 @@ def gradient_explorer(name="square", mu=1.5, sigma=0.5, num_samples=4, baseline=
         ax.set_ylim(0, 1.3 * max(score_counts.max().item(), path_counts.max().item()))  # headroom for the labels
         labels[0].set_text("score function" + (" with baseline f(μ)" if baseline else ""))
         parameter = "μ" if wrt == 0 else "σ"
-        x_label.set_text(f"estimates of ∂/∂{parameter} E_q[f(z)], {TEST_FUNCTIONS[name][0]}, N = {num_samples}")
+        x_label.set_text(f"estimates of ∂/∂{parameter} E_q[f(z)], {TEST_FUNCTIONS[name][0]}, K = {num_samples}")
         return {"exact": exact, "score mean": score.mean().item(), "score std": score.std().item(),
                 "pathwise mean": pathwise.mean().item(), "pathwise std": pathwise.std().item()}
 
@@ -134,7 +135,7 @@ def gradient_explorer(name="square", mu=1.5, sigma=0.5, num_samples=4, baseline=
         "mu": slider("mean μ", -2.0, 2.0, mu, 0.05),
         "sigma": slider("width σ", 0.1, 2.0, sigma, 0.05),
         "num_samples": widgets.ToggleButtons(options=[(str(n), n) for n in (1, 4, 16, 64, 256)], value=num_samples,
-                                             description="samples N", style={"button_width": "48px"}),
+                                             description="samples K", style={"button_width": "48px"}),
         "baseline": widgets.Checkbox(value=baseline, description="baseline b = f(μ) for the score function",
                                      indent=False, layout=widgets.Layout(width="420px")),
         "wrt": widgets.ToggleButtons(options=[("∂/∂μ", 0), ("∂/∂σ", 1)], value=wrt, description="gradient",

@@ -46,7 +46,7 @@ def kl_normal(mean_a, std_a, mean_b, std_b):
 def gaussian_kl_curves(mean_p, std_p, mean_q, std_q, z=Z_GRID):
     """Densities of p = N(mean_p, std_p^2) and q = N(mean_q, std_q^2) on `z`, the integrands of both KLs, both KLs.
 
-    Returns: dict of (N,) tensors "p", "q", "integrand_pq" = p log(p/q) (its integral is KL(p||q)) and
+    Returns: dict of (len(z),) tensors "p", "q", "integrand_pq" = p log(p/q) (its integral is KL(p||q)) and
         "integrand_qp" = q log(q/p), and the floats "kl_pq" = KL(p||q) and "kl_qp" = KL(q||p), in closed form.
     Introduced in notebooks/02_kl_divergence.ipynb.
     """
@@ -108,7 +108,7 @@ def mixture_log_prob(z, separation, std=MIXTURE_STD):
 def mixture_fit_curves(mean_q, std_q, separation, z=Z_GRID):
     """Densities of the two-peaked p and of q = N(mean_q, std_q^2) on `z`, and both KLs by the trapezoid rule.
 
-    Returns: dict of (N,) tensors "p", "q", and the floats "kl_pq" = KL(p||q) (forward: what moment matching
+    Returns: dict of (len(z),) tensors "p", "q", and the floats "kl_pq" = KL(p||q) (forward: what moment matching
         minimises) and "kl_qp" = KL(q||p) (reverse: what variational inference minimises).
     Introduced in notebooks/02_kl_divergence.ipynb.
     """
@@ -126,7 +126,7 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
     # fill_between gives a FillBetweenPolyCollection: its set_data reshapes the area in place.
     fill = ax.fill_between(z, zeros, zeros, color="tab:blue", alpha=0.3, label="p (two peaks)")
     line_p = ax.plot(z, zeros, color="tab:blue", lw=2)[0]
-    line_q = ax.plot(z, zeros, color="tab:orange", lw=2, ls="--", label="q = N(mean, std²)")[0]
+    line_q = ax.plot(z, zeros, color="tab:orange", lw=2, ls="--", label="q = N(μ, σ²)")[0]
     ax.set(xlim=Z_SHOWN, xlabel="z", ylabel="density")
     _few_ticks(ax)
     ax.legend(loc="upper left", fontsize="small")
@@ -142,8 +142,8 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
         return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
 
     controls = {
-        "mean_q": slider("mean of q", -4.0, 4.0, mean_q, 0.05),
-        "std_q": slider("std of q", 0.2, 4.0, std_q, 0.05),
+        "mean_q": slider("mean μ of q", -4.0, 4.0, mean_q, 0.05),
+        "std_q": slider("std σ of q", 0.2, 4.0, std_q, 0.05),
         "separation": slider("distance between p's peaks", 0.0, 6.0, separation, 0.1),
     }
     return LiveFigure(figure, update, controls)
