@@ -24,12 +24,17 @@ def test_weights_grow_a_column_at_a_time_and_refuse_impossible_dimensions():
 
 
 @pytest.mark.parametrize("latent_dim, noise_std", [(1, 0.3), (4, 1.0), (16, 2.0)])
-def test_the_evidence_is_the_gaussian_of_w_wt_plus_s2(latent_dim, noise_std):
+def test_evidence_and_posterior_satisfy_bayes_rule_at_every_code(latent_dim, noise_std):
+    """log p(x) = log p(x | z) + log p(z) - log p(z | x) for any z, the identity behind 01's exact estimate."""
     W = linear_gaussian.weights(latent_dim)
     x = linear_gaussian.observation(W, noise_std)
-    covariance = W @ W.T + noise_std**2 * torch.eye(linear_gaussian.DATA_DIM, dtype=torch.float64)
-    expected = torch.distributions.MultivariateNormal(torch.zeros_like(x), covariance).log_prob(x)
-    assert linear_gaussian.log_evidence(W, x, noise_std).item() == pytest.approx(expected.item(), abs=1e-9)
+    mean, precision = linear_gaussian.posterior(W, x, noise_std)
+    z = torch.randn(7, latent_dim, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    log_posterior = torch.distributions.MultivariateNormal(mean, precision_matrix=precision).log_prob(z)
+    log_joint = linear_gaussian.log_likelihood(W, x, z, noise_std) + distributions.standard_normal_log_prob(z)
+    expected = log_joint - log_posterior
+    assert torch.allclose(expected, torch.full_like(expected, linear_gaussian.log_evidence(W, x, noise_std).item()),
+                          atol=1e-9)
 
 
 @pytest.mark.parametrize("latent_dim, noise_std", [(2, 0.1), (8, 2.0)])

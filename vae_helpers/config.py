@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vae_helpers import __version__, cpus
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The shipped digits and checkpoints; VAE_DATA_DIR points elsewhere (e.g. a copy outside the repository).
 DATA_DIR = Path(os.environ.get("VAE_DATA_DIR", REPO_ROOT / "data"))
@@ -54,8 +56,6 @@ def start_notebook(seed=0):
     threads torch may use (cpus.set_torch_threads: Binder's quota or a taskset, not every core of the host). Prints
     one line with the versions, so a notebook's output records what it ran on.
     """
-    from vae_helpers import __version__, cpus  # here, not at the top: vae_helpers/__init__ imports nothing eagerly
-
     generator = seed_everything(seed)
     device = choose_device()
     threads = cpus.set_torch_threads()
