@@ -18,8 +18,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+# The kernel connection class sends widget replies without Nagle's 40 ms delay (vae_helpers/lab_server.py).
 lab: $(BIN)/.installed
-	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS) \
+	  --ServerApp.kernel_websocket_connection_class=vae_helpers.lab_server.NoDelayKernelConnection
 
 # The browser tests drive JupyterLab in Debian's chromium (never a downloaded browser). Installed here when we
 # are root; otherwise the browser tests are skipped with a message (in CI they fail instead).

@@ -4,12 +4,17 @@ Needs Debian's `chromium` (make test installs it when run as root; elsewhere the
 in CI). Screenshots of each widget before and after go to build/browser-screenshots/ (printed at the end of the run).
 """
 
+import base64
+import json
 import os
 import shutil
 
+import numpy as np
 import pytest
+import torch
 
 from vae_helpers.config import REPO_ROOT
+from vae_helpers.explorers import touch
 
 from .browser.lab import CHROMIUM_ARGS, LabServer, NotebookPage, find_chromium
 
@@ -24,11 +29,12 @@ WIDGET_CHECKS = {
     "04_the_reparameterization_trick.ipynb": [("gradient_explorer(", "slider:5")],
     "07_exploring_the_latent_space.ipynb": [("generation_explorer(", "button:New digits"),
                                             ("traversal_explorer(", "slider:5"),
-                                            ("latent_map_explorer(", "slider:5"),
                                             ("interpolation_explorer(", "slider:5"),
                                             ("uncertainty_explorer(", "slider:5")],
     "08_when_training_goes_wrong.ipynb": [("beta_ladder_explorer(", "slider:2")],
 }
+
+TOUCH_NOTEBOOK = "05_your_first_vae.ipynb"  # has both in-page widgets: drag through the map, draw a digit
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +58,7 @@ def browser():
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
-    for name in WIDGET_CHECKS:  # copies: JupyterLab autosaves outputs into the file it opens
+    for name in [*WIDGET_CHECKS, TOUCH_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)
     with LabServer(root, tmp_path_factory.mktemp("lab-home")) as server:
         yield server
@@ -93,6 +99,69 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, lab, browser):
     page.close()
 
 
+def canvas_pixels(canvas):
+    return canvas.evaluate("c => c.toDataURL()")
+
+
+def test_drag_through_the_map_and_draw_a_digit_in_jupyterlab(lab, browser):
+    """Real mouse input on 05's in-page widgets; what the page shows is compared with torch's numbers."""
+    page = NotebookPage(browser, lab, TOUCH_NOTEBOOK)
+    page.run_all()
+    assert page.error_outputs() == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    model = touch.draw_digit().model  # the shipped 2-D model the widgets load
+
+    # Drag: the decoded digit follows the pointer, and is the model's decoding of the point under it.
+    widget = page.panel.locator(".vae-touch-map").first
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=SCREENSHOTS / "05_map_before.png")
+    map_canvas = widget.locator("canvas[aria-label^='latent map']")
+    box = map_canvas.bounding_box()
+    before = widget.get_attribute("data-decoded")
+    for step in range(20):  # from the upper left towards the lower right of the map
+        page.page.mouse.move(box["x"] + box["width"] * (0.2 + 0.03 * step), box["y"] + box["height"] * (0.25 + 0.02 * step))
+    assert widget.get_attribute("data-decoded") != before, "the decoded digit did not follow the pointer"
+    z = json.loads(widget.get_attribute("data-z"))
+    assert z[0] == pytest.approx(-4.5 + 9 * 0.77, abs=0.1) and z[1] == pytest.approx(4.5 - 9 * 0.63, abs=0.1)
+    with torch.no_grad():
+        expected = torch.sigmoid(model.decode(torch.tensor([z]))).reshape(-1).numpy()
+    np.testing.assert_allclose(json.loads(widget.get_attribute("data-decoded")), expected, atol=1e-4)
+    widget.screenshot(path=SCREENSHOTS / "05_map_after.png")
+
+    # Draw: clear (a message, not NaN), then a stroke; q(z|x) moves on the map and the reconstruction changes.
+    widget = page.panel.locator(".vae-touch-draw").first
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=SCREENSHOTS / "05_draw_before.png")
+    pad, ellipse_map = widget.locator("canvas[aria-label^='drawing']"), widget.locator("canvas[aria-label^='latent map']")
+    reconstruction = widget.locator("canvas[aria-label='reconstruction']")
+    first_mu = json.loads(widget.get_attribute("data-mu"))  # the first test digit's, where the widget starts
+    widget.locator("button:has-text('Clear')").click()
+    assert widget.get_attribute("data-state") == "empty"
+    assert "The canvas is empty" in widget.inner_text() and "NaN" not in widget.inner_text()
+    map_before, reconstruction_before = canvas_pixels(ellipse_map), canvas_pixels(reconstruction)
+    box = pad.bounding_box()
+    page.page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.2 * box["height"])
+    page.page.mouse.down()
+    for step in range(1, 25):  # a 7: across, then down to the left
+        t = step / 24
+        x, y = (0.3 + 0.8 * t, 0.2) if t < 0.5 else (0.7 - 0.6 * (t - 0.5), 0.2 + 1.4 * (t - 0.5))
+        page.page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    page.page.mouse.up()
+    assert widget.get_attribute("data-state") == "drawn"
+    assert canvas_pixels(ellipse_map) != map_before and canvas_pixels(reconstruction) != reconstruction_before
+    mu, logvar = json.loads(widget.get_attribute("data-mu")), json.loads(widget.get_attribute("data-logvar"))
+    assert mu != first_mu
+    pixels = torch.tensor(json.loads(widget.get_attribute("data-pixels")), dtype=torch.float32).reshape(1, 1, 28, 28)
+    assert 20 < pixels.sum() < 300  # a stroke two or three pixels wide, fitted into 20 x 20
+    with torch.no_grad():
+        expected_mu, expected_logvar = model.encode(pixels)
+    np.testing.assert_allclose(mu, expected_mu[0].numpy(), atol=1e-4)
+    np.testing.assert_allclose(logvar, expected_logvar[0].numpy(), atol=1e-4)
+    widget.screenshot(path=SCREENSHOTS / "05_draw_after.png")
+    assert page.error_outputs() == []
+    page.close()
+
+
 def test_every_notebook_renders_its_math_without_errors(tmp_path_factory, browser):
     """MathJax marks what it cannot typeset (e.g. \\tag inside aligned) with <mjx-merror>; none may appear."""
     root = tmp_path_factory.mktemp("math-root")
@@ -108,3 +177,74 @@ def test_every_notebook_renders_its_math_without_errors(tmp_path_factory, browse
             assert rendered > 0 or name.startswith("00"), f"{name}: no math was typeset"
             assert errors == [], f"{name}: MathJax could not typeset {errors}"
             page.close()
+
+
+# ---- touch.js in a blank page: the same module the widgets run, against torch and against MNIST's recipe ------------
+
+@pytest.fixture(scope="module")
+def touch_js(browser):
+    """A blank Chromium page with touch.js imported as `window.touch`."""
+    page = browser.new_page()
+    source = base64.b64encode(touch.ESM.encode()).decode()
+    page.evaluate("async source => { window.touch = await import(source); }", f"data:text/javascript;base64,{source}")
+    yield page
+    page.close()
+
+
+def mnist_style_in_page(page, ink):
+    """touch.mnistStyle of a (H, W) ink array, as a (28, 28) array, or None when the page returns null."""
+    height, width = ink.shape
+    pixels = page.evaluate("([ink, w, h]) => { const p = touch.mnistStyle(Float64Array.from(ink), w, h); "
+                           "return p && Array.from(p); }", [ink.reshape(-1).tolist(), width, height])
+    return None if pixels is None else np.array(pixels).reshape(28, 28)
+
+
+def centre_of_mass(image):
+    rows, cols = np.indices(image.shape) + 0.5  # pixel centres
+    return (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
+
+
+def test_a_stroke_in_a_corner_is_fitted_into_20_pixels_and_centred_by_mass(touch_js):
+    ink = np.zeros((280, 280))
+    ink[10:90, 5:25] = 1.0  # a short, fat bar in the top-left corner
+    ink[80:90, 25:60] = 0.5  # with a lighter foot
+    image = mnist_style_in_page(touch_js, ink)
+    rows, cols = np.nonzero(image > 0)
+    assert max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == 20  # the longer side is 20 pixels
+    assert np.allclose(centre_of_mass(image), (14, 14), atol=0.5)  # a whole-pixel shift: within half a pixel
+    # The box 80 x 55 pixels becomes 20 x 14 (55 / 4, rounded): area averaging keeps its mean ink.
+    assert image.max() <= 1 and image.sum() / (20 * 14) == pytest.approx(ink[10:90, 5:60].mean())
+
+
+def test_the_aspect_ratio_is_kept_and_an_empty_canvas_gives_null(touch_js):
+    ink = np.zeros((280, 280))
+    ink[200:210, 40:240] = 1.0  # a horizontal bar 200 x 10 pixels
+    image = mnist_style_in_page(touch_js, ink)
+    rows, cols = np.nonzero(image > 0)
+    assert (cols.max() - cols.min() + 1, rows.max() - rows.min() + 1) == (20, 1)
+    assert mnist_style_in_page(touch_js, np.zeros((280, 280))) is None
+
+
+def test_the_page_encodes_decodes_and_scores_as_torch_does(touch_js):
+    widget = touch.draw_digit()
+    state = {"network": widget.network, "weights": base64.b64encode(widget.weights).decode()}
+    images = widget.test.images[:8]
+    z = torch.randn(8, 2, generator=torch.Generator().manual_seed(0)) * 2
+    page = touch_js.evaluate("""([state, images, zs, eps]) => {
+        const bytes = Uint8Array.from(atob(state.weights), (c) => c.charCodeAt(0));
+        const values = { network: state.network, weights: bytes.buffer };
+        const network = new touch.Network({ get: (name) => values[name] });
+        return images.map((x, i) => {
+            const { mu, logvar } = network.encode(x);
+            return { mu, logvar, decoded: network.decode(zs[i]), elbo: network.elbo(x, mu, logvar, eps).elbo };
+        });
+    }""", [state, images.reshape(8, -1).tolist(), z.tolist(), widget.eps])
+    with torch.no_grad():
+        mu, logvar = widget.model.encode(images)
+        decoded = torch.sigmoid(widget.model.decode(z)).reshape(8, -1)
+    elbo = touch.elbo_with_draws(widget.model, images, torch.tensor(widget.eps))
+    for b, result in enumerate(page):
+        np.testing.assert_allclose(result["mu"], mu[b].numpy(), atol=1e-4)
+        np.testing.assert_allclose(result["logvar"], logvar[b].numpy(), atol=1e-4)
+        np.testing.assert_allclose(result["decoded"], decoded[b].numpy(), atol=1e-4)
+        assert result["elbo"] == pytest.approx(elbo[b].item(), abs=1e-2)  # a sum of 16 x 784 float32 terms

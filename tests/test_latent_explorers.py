@@ -10,7 +10,7 @@ from torch.distributions import Normal, kl_divergence
 
 from vae_helpers.exercises import latent as checks
 from vae_helpers.explorers import latent
-from vae_helpers.models import ConvVAE, MLPVAE
+from vae_helpers.models import ConvVAE
 
 DOUBLE = torch.float64
 
@@ -168,11 +168,6 @@ def test_one_thread_restores_the_thread_count():
     with latent.one_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
-
-
-def test_the_latent_map_refuses_a_model_that_is_not_2d():
-    with pytest.raises(ValueError, match="latent_dim = 2"):
-        latent.latent_map_explorer(model=MLPVAE(latent_dim=3))
 
 
 def test_the_generation_explorer_draws_z_from_n_0_t2():

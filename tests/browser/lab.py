@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from vae_helpers.lab_server import SERVER_FLAG
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # User settings: no news or update checks in screenshots, and every cell rendered (no virtual scrolling).
@@ -64,7 +66,8 @@ class LabServer:
 
     def __enter__(self):
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-                   f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}"]
+                   f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+                   SERVER_FLAG]  # as `make lab` runs it: replies reach the page without Nagle's delay
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # Jupyter refuses to start as root without it
         self.log = open(self.home / "lab.log", "w")

@@ -1,4 +1,4 @@
-"""Notebook 07's explorers: traverse, map, interpolate and sample the latent space of the shipped VAEs, and look at
+"""Notebook 07's explorers: traverse, interpolate and sample the latent space of the shipped VAEs, and look at
 q(z|x) for one digit.
 
 Every factory loads a shipped checkpoint by default (vae_helpers.pretrained.load_pretrained; pass `model=` to use
@@ -22,6 +22,7 @@ from vae_helpers.plotting import tile_images
 from vae_helpers.widgets import LiveFigure, new_figure, slider
 
 CONV_MODEL, MAP_MODEL = "conv_vae_16d", "mlp_vae_2d"  # the shipped checkpoints the widgets load by default
+# (the 2-D map, which runs in the page, is in touch.py)
 ACTIVE_THRESHOLD = 0.1  # nats: a latent dimension whose average KL to the prior is below this carries ~no information
 IMAGE_STYLE = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0, "interpolation": "nearest"}
 PADDING = 2  # pixels between the images of a tiled strip or grid (tile_images' default)
@@ -259,49 +260,6 @@ def traversal_explorer(model=None, digit_index=0, threshold=ACTIVE_THRESHOLD):
     return _live(figure, update, controls, columns=2)
 
 
-def latent_map_explorer(model=None, z0=0.0, z1=0.0):
-    """The 2-D MLP VAE's map: encoded test digits coloured by label, a marker at (z[0], z[1]), the digit decoded there.
-
-    Sliders pick the point: the figure is sent as a PNG image, which cannot report where it was clicked, so clicking
-    the scatter is not possible with this mechanism (ipywidgets and matplotlib only, no extra extensions).
-    """
-    model = _model_or_shipped(model, MAP_MODEL)
-    if model.latent_dim != 2:
-        raise ValueError(f"the latent map needs a model with latent_dim = 2 (like the shipped {MAP_MODEL!r}), "
-                         f"got latent_dim = {model.latent_dim}")
-    test = data.load_digits(split="test", binarized=True)
-    mu = encode_images(model, test.images)[0].cpu()  # once, at build time
-    labels = test.labels
-
-    figure = new_figure(6, 3)
-    ax_map, ax_image = figure.subplots(1, 2, width_ratios=[1.25, 1])
-    ax_map.scatter(mu[:, 0].numpy(), mu[:, 1].numpy(), c=labels.numpy(), cmap="tab10", vmin=-0.5, vmax=9.5, s=5,
-                   linewidths=0, alpha=0.7)
-    for digit in range(10):  # each class's label at the median of its codes, instead of a 10-entry legend
-        x, y = mu[labels == digit].median(0).values.tolist()
-        ax_map.text(x, y, str(digit), ha="center", va="center", fontsize="large", fontweight="bold",
-                    bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0, "pad": 1})
-    marker = ax_map.plot([z0], [z1], marker="X", markersize=12, color="black", markeredgecolor="white")[0]
-    ax_map.set(xlim=(-4.5, 4.5), ylim=(-4.5, 4.5), xlabel="z[0]", ylabel="z[1]", aspect="equal")
-    _title(ax_map, "test digits' posterior means")
-    image = _image_axes(ax_image, (28, 28))
-    title = _title(ax_image, " ")
-
-    def update(z0, z1):
-        z = torch.tensor([z0, z1])
-        marker.set_data([z0], [z1])
-        with torch.inference_mode(), one_thread():
-            image.set_data(decode_images(model, z[None])[0, 0].numpy())
-        distances = (mu - z).norm(dim=1)
-        nearest = distances.argmin().item()
-        title.set_text(f"decoded at ({z0:.2f}, {z1:.2f})")
-        return {"log p(z)": distributions.standard_normal_log_prob(z).item(),
-                "nearest test code's digit": labels[nearest].item(), "its distance": distances[nearest].item()}
-
-    controls = {"z0": slider("z[0]", -4.0, 4.0, z0, 0.05), "z1": slider("z[1]", -4.0, 4.0, z1, 0.05)}
-    return _live(figure, update, controls)
-
-
 def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=False, num_steps=9):
     """Two test digits (by index), the decoded path between their posterior means, and a slider t to walk along it.
 
@@ -451,6 +409,5 @@ def uncertainty_explorer(model=None, index=0, num_samples=8, seed=0):
     return _live(figure, update, controls)
 
 
-EXPLORERS = {"traversal": traversal_explorer, "latent_map": latent_map_explorer,
-             "interpolation": interpolation_explorer, "generation": generation_explorer,
+EXPLORERS = {"traversal": traversal_explorer, "interpolation": interpolation_explorer, "generation": generation_explorer,
              "uncertainty": uncertainty_explorer}

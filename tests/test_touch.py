@@ -1,0 +1,108 @@
+"""The Python side of the in-page widgets (vae_helpers/explorers/touch.py): what they send the page, what they keep.
+
+What the page computes from it (the MNIST-style preprocessing, the encoder and decoder, the ELBO) is tested in
+Chromium by tests/test_browser.py, against torch.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from vae_helpers import data, distributions
+from vae_helpers.explorers import touch
+from vae_helpers.models import ConvVAE, MLPVAE
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    torch.manual_seed(0)
+    return MLPVAE(latent_dim=2, hidden_dims=(32, 16)).eval()
+
+
+def page_forward(layers, weights, x):
+    """touch.js's layer loop, written with numpy: column-major matrices, then the biases."""
+    for layer in layers:
+        rows, cols, offset = layer["rows"], layer["cols"], layer["offset"]
+        matrix = weights[offset:offset + rows * cols].reshape(cols, rows).T
+        x = matrix @ x + weights[offset + rows * cols:offset + rows * cols + rows]
+        if layer["relu"]:
+            x = np.maximum(x, 0)
+    return x
+
+
+def test_the_network_spec_computes_what_the_model_computes(small_model):
+    spec, weights = touch.network_spec(small_model)
+    assert weights.dtype == np.dtype("<f4") and weights.size == small_model.num_parameters()
+    images = data.load_digits(split="test", binarized=True, limit=5).images
+    with torch.no_grad():
+        mu, logvar = small_model.encode(images)
+        logits = small_model.decode(mu)
+    for b in range(5):
+        encoded = page_forward(spec["encoder"], weights, images[b].reshape(-1).numpy())
+        np.testing.assert_allclose(encoded, torch.cat([mu[b], logvar[b]]).numpy(), atol=1e-5)
+        decoded = page_forward(spec["decoder"], weights, mu[b].numpy())
+        np.testing.assert_allclose(decoded, logits[b].reshape(-1).numpy(), atol=1e-5)
+    assert spec["logvar_range"] == [-30.0, 30.0]
+
+
+def test_a_network_the_page_cannot_run_is_refused():
+    with pytest.raises(ValueError, match="Linear and ReLU layers only.*Conv2d"):
+        touch.network_spec(ConvVAE(latent_dim=2))
+
+
+def test_the_widgets_need_a_2d_model():
+    with pytest.raises(ValueError, match="latent_dim = 2"):
+        touch.latent_map(MLPVAE(latent_dim=3))
+
+
+def test_elbo_with_draws_averages_the_likelihood_over_the_given_draws(small_model):
+    images = data.load_digits(split="test", binarized=True, limit=4).images
+    eps = torch.randn(6, 2, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        mu, logvar = small_model.encode(images)
+        expected = torch.stack([small_model.log_likelihood(images, mu + torch.exp(0.5 * logvar) * e) for e in eps])
+        expected = expected.mean(0) - distributions.gaussian_kl(mu, logvar)
+    torch.testing.assert_close(touch.elbo_with_draws(small_model, images, eps), expected)
+
+
+def test_the_map_sends_the_test_codes_and_keeps_the_pinned_point(small_model):
+    widget = touch.latent_map(small_model, z=(0.5, -1.0))
+    test = data.load_digits(split="test", binarized=True)
+    with torch.no_grad():
+        mu, _ = small_model.encode(test.images)
+    codes = np.frombuffer(widget.codes, dtype="<f4").reshape(-1, 2)
+    np.testing.assert_allclose(codes, mu.numpy(), atol=1e-6)
+    np.testing.assert_array_equal(np.frombuffer(widget.labels, dtype=np.uint8), test.labels.numpy())
+    assert widget.centres[3] == pytest.approx(mu[test.labels == 3].median(0).values.tolist())
+    assert widget.view == "map" and widget.z == [0.5, -1.0] and len(widget.palette) == 10
+    with torch.no_grad():
+        torch.testing.assert_close(widget.decoded(), torch.sigmoid(small_model.decode(torch.tensor([[0.5, -1.0]])))[0])
+    widget.z = [2, 1]  # what a click in the page sends back
+    with torch.no_grad():
+        torch.testing.assert_close(widget.decoded(), torch.sigmoid(small_model.decode(torch.tensor([[2.0, 1.0]])))[0])
+    with pytest.raises(Exception, match=r"a point \[z0, z1\]"):
+        widget.z = [1.0, 2.0, 3.0]
+
+
+def test_the_draw_widget_sends_fixed_draws_and_the_test_digits(small_model):
+    widget = touch.draw_digit(small_model, seed=3)
+    eps = torch.tensor(widget.eps)
+    assert eps.shape == (touch.NUM_ELBO_DRAWS, 2)
+    torch.testing.assert_close(eps, torch.randn(touch.NUM_ELBO_DRAWS, 2, generator=torch.Generator().manual_seed(3)))
+    test = data.load_digits(split="test", binarized=True)
+    low, high = widget.test_elbo_range
+    elbos = touch.elbo_with_draws(small_model, test.images, eps)
+    assert low < high and (elbos < low).float().mean() == pytest.approx(0.05, abs=0.002)
+    digits = np.frombuffer(widget.test_digits, dtype=np.uint8).reshape(-1, 28, 28)
+    np.testing.assert_array_equal(digits, test.images[:touch.NUM_TEST_DIGITS, 0].numpy() * 255)
+
+
+def test_the_kernel_sees_the_last_drawing_and_refuses_an_empty_one(small_model):
+    widget = touch.draw_digit(small_model)
+    with pytest.raises(ValueError, match="nothing is drawn yet"):
+        widget.drawn_image()
+    grey = np.zeros(784)
+    grey[[100, 101, 102]] = [0.3, 0.6, 1.0]
+    widget.drawing = grey.tolist()  # what the page sends at the end of a stroke
+    image = widget.drawn_image()
+    assert image.shape == (1, 1, 28, 28) and image.sum() == 2 and image.view(-1)[101] == 1  # ink above 1/2
