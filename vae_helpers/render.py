@@ -3,12 +3,14 @@
     python -m vae_helpers.render [--output build/html] [--only 00 01]
 
 Each notebook runs top to bottom on a fresh kernel. A widget output (a widgets.LiveFigure) keeps the image of its
-initial state and its readout, so the page shows the figure rather than an empty box; links between notebooks are
+initial state and its readout, so the page shows the figure rather than an empty box; the in-page widgets of
+explorers/touch.py run live from their saved state; links between notebooks are
 pointed at the HTML pages. build/ is git-ignored.
 """
 
 import argparse
 import html
+import json
 import re
 from pathlib import Path
 
@@ -22,16 +24,54 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 NOTEBOOK_LINK = re.compile(r"\]\((\d\d_[a-z0-9_]+)\.ipynb")
 
 
-def static_outputs(notebook):
-    """Replace each widget view by its fallback: the image, captioned with the controls' values and the readout.
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+# Runs an anywidget's own module on a page without a kernel: a model that answers get() from the saved state
+# (binary buffers as DataViews, as in JupyterLab), keeps set() values and tells on() listeners, and saves nothing.
+STATIC_ANYWIDGET = """<div id="{element_id}"></div>
+<script type="module">
+const saved = {state};
+const values = saved.state, listeners = {{}};
+for (const {{ path, data }} of saved.buffers) {{
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  values[path[0]] = new DataView(bytes.buffer);
+}}
+const model = {{
+  get: (name) => values[name],
+  set: (name, value) => {{ values[name] = value; (listeners["change:" + name] || []).forEach((f) => f()); }},
+  on: (event, callback) => {{ (listeners[event] ||= []).push(callback); }},
+  off: () => {{}},
+  save_changes: () => {{}},
+}};
+const url = URL.createObjectURL(new Blob([values._esm], {{ type: "text/javascript" }}));
+const widget = (await import(url)).default;
+await (widget.render ?? widget().render)({{ model, el: document.getElementById("{element_id}") }});
+</script>"""
 
-    Returns how many widget outputs had no image to show (a widget that is not a LiveFigure).
+
+def anywidget_page(model_id, saved):
+    """HTML that runs the anywidget `model_id` in the page from its saved state, with no kernel (touch.py's
+    widgets compute everything in the page, so they stay fully interactive)."""
+    state = {"state": dict(saved["state"]), "buffers": saved.get("buffers", [])}
+    return STATIC_ANYWIDGET.format(element_id=f"widget-{model_id}",
+                                   state=json.dumps(state).replace("</", "<\\/"))  # no early </script>
+
+
+def static_outputs(notebook):
+    """Replace each widget view by what a page without a kernel can show: an anywidget runs live from its saved
+    state; a LiveFigure becomes its image, captioned with the controls' values and the readout.
+
+    Returns how many widget outputs could be shown neither way.
     """
+    saved_models = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     missing = 0
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if WIDGET_VIEW not in data:
+                continue
+            saved = saved_models.get(data[WIDGET_VIEW]["model_id"], {})
+            if "_esm" in saved.get("state", {}):
+                output["data"] = {"text/html": anywidget_page(data[WIDGET_VIEW]["model_id"], saved)}
                 continue
             if "image/png" not in data:
                 missing += 1

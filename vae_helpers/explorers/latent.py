@@ -202,8 +202,10 @@ def _strip_shape(count, ncols):
     return rows * (28 + PADDING) - PADDING, ncols * (28 + PADDING) - PADDING
 
 
-def _live(figure, update, controls, actions=None, columns=1):
-    return LiveFigure(figure, update, controls, actions, columns=columns)
+def _live(figure, update, controls, changing, actions=None, columns=1):
+    """A LiveFigure that redraws only the `changing` artists (digits, bars, titles) over the rest, drawn once: the
+    axes and their labels are most of a full redraw's time, and a full redraw kept the widgets over budget."""
+    return LiveFigure(figure, update, controls, actions, columns=columns, changing=changing)
 
 
 # ---- the five widgets ---------------------------------------------------------------------------------------------
@@ -235,7 +237,7 @@ def traversal_explorer(model=None, digit_index=0, threshold=ACTIVE_THRESHOLD):
     ax_code.axhspan(-2, 2, color="0.93", zorder=0)  # where the prior N(0, 1) puts 95% of each coordinate
     colors = ["tab:blue" if d in set(active.tolist()) else "lightgrey" for d in dims]
     bars = ax_code.bar(dims, z_base.numpy(), color=colors, width=0.7)
-    ax_code.plot(dims, z_base.numpy(), linestyle="none", marker="_", markersize=11, color="black")
+    ticks = ax_code.plot(dims, z_base.numpy(), linestyle="none", marker="_", markersize=11, color="black")[0]
     ax_code.set(xlim=(-0.7, model.latent_dim - 0.3), ylim=(-3.4, 3.4), xlabel="latent dimension d", ylabel="z[d]",
                 yticks=[-2, 0, 2])
     ax_code.xaxis.set_major_locator(MaxNLocator(5, integer=True))
@@ -257,7 +259,7 @@ def traversal_explorer(model=None, digit_index=0, threshold=ACTIVE_THRESHOLD):
     for control in controls.values():
         control.style.description_width = "110px"  # one width for all, so the 16 tracks line up
         control.layout.width = "330px"  # two columns of sliders keep the image above the fold
-    return _live(figure, update, controls, columns=2)
+    return _live(figure, update, controls, [image, *bars, ticks], columns=2)  # ticks over the bars
 
 
 def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=False, num_steps=9):
@@ -324,7 +326,8 @@ def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=Fa
                                              **int_style),
                 "t": slider("t (0 = A, 1 = B)", 0.0, 1.0, t, 0.01),
                 "spherical": widgets.Checkbox(spherical, description="spherical path (slerp)")}
-    return _live(figure, update, controls)
+    changing = [strip, strip_title, box, image_a, image_t, image_b, line_lerp, line_slerp, current]
+    return _live(figure, update, controls, changing)
 
 
 def generation_explorer(model=None, temperature=1.0, num_per_side=6, seed=0):
@@ -357,7 +360,7 @@ def generation_explorer(model=None, temperature=1.0, num_per_side=6, seed=0):
                 "mean pixel probability": images.mean().item(), "draw": state["draw"]}
 
     controls = {"temperature": slider("temperature T", 0.1, 1.5, temperature, 0.05)}
-    return _live(figure, update, controls, actions={"New digits": new_digits})
+    return _live(figure, update, controls, [image, title], actions={"New digits": new_digits})
 
 
 def uncertainty_explorer(model=None, index=0, num_samples=8, seed=0):
@@ -406,7 +409,7 @@ def uncertainty_explorer(model=None, index=0, num_samples=8, seed=0):
     controls = {"index": widgets.IntSlider(index, 0, len(test.images) - 1, description="test digit",
                                            continuous_update=True, style={"description_width": "initial"},
                                            layout=widgets.Layout(width="420px"))}
-    return _live(figure, update, controls)
+    return _live(figure, update, controls, [image_input, image_samples, bars, dots, means])
 
 
 EXPLORERS = {"traversal": traversal_explorer, "interpolation": interpolation_explorer, "generation": generation_explorer,

@@ -1,0 +1,192 @@
+"""Time every widget of the series in a real JupyterLab in headless Chromium, from the input event to new pixels.
+
+    .venv/bin/python benchmarks/bench_browser.py [--events 30] [--only 05 07] [--binder-box]
+
+Each notebook with widgets is opened in JupyterLab (started as `make lab` starts it) and run; then every widget is
+driven by real input events, one at a time, as a learner would:
+- a kernel-backed widget (a LiveFigure: its figure is a PNG the kernel renders): key presses on its first slider
+  (ArrowRight, or ArrowLeft at the slider's end); timed from the keydown event's own timestamp to the animation
+  frame after the new image has been decoded in the page;
+- an in-page widget (explorers/touch.py): mouse moves over the map, and a stroke on the drawing canvas; timed by the
+  widget itself, from the pointer event's timestamp to the animation frame after its canvases were drawn.
+Medians and 95th percentiles over `--events` events per widget go to benchmarks/RESULTS.md. A timer started in
+playwright would add its own ~40 ms; these use the page's clock only.
+
+--binder-box runs JupyterLab and its kernels inside the Binder-like box of bench_notebooks.py (a 1-CPU quota and
+2 GB); the browser stays outside it, as a learner's browser runs on their own machine.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from binder_box import BinderBox  # noqa: E402
+from results import write_section  # noqa: E402
+
+from tests.browser.lab import CHROMIUM_ARGS, LabServer, NotebookPage, find_chromium  # noqa: E402
+
+IN_PAGE_BUDGET_MS = (20, 35)  # median, 95th percentile: drawing and dragging, computed in the page
+KERNEL_BUDGET_MS = (60, 100)  # every widget whose pixels come from the kernel
+BOX_MEMORY_BYTES = 2 * 1024**3
+
+# In the page: remember the keydown's timestamp; when the image's src changes, wait for it to decode, then for the
+# next animation frame (the first one that can show it), and record the time since the keydown.
+WATCH_IMAGE = """cell => {
+    const handle = cell.querySelector('.widget-slider .noUi-handle'), image = cell.querySelector('img.widget-image');
+    cell.__times = [];
+    let start = null;
+    handle.addEventListener('keydown', (event) => { start = event.timeStamp; }, true);
+    new MutationObserver(() => {
+        if (start === null) return;
+        const began = start;
+        start = null;
+        image.decode().catch(() => {}).then(() => requestAnimationFrame(() => cell.__times.push(performance.now() - began)));
+    }).observe(image, { attributes: true, attributeFilter: ['src'] });
+}"""
+
+
+def widget_cells(page):
+    """(label, locator, kind) for every widget output of the open notebook, in order."""
+    found = []
+    cells = page.panel.locator(".jp-Notebook .jp-CodeCell")
+    for index in range(cells.count()):
+        cell = cells.nth(index)
+        source = cell.locator(".jp-InputArea-editor").inner_text().strip().splitlines()[-1]
+        if cell.locator(".vae-touch-map").count():
+            found.append((source, cell, "map"))
+        elif cell.locator(".vae-touch-draw").count():
+            found.append((source, cell, "draw"))
+        elif cell.locator("img.widget-image").count() and cell.locator(".widget-slider .noUi-handle").count():
+            found.append((source, cell, "slider"))
+    return found
+
+
+def time_slider(page, cell, events):
+    cell.scroll_into_view_if_needed()
+    cell.evaluate(WATCH_IMAGE)
+    handle = cell.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    key, misses = "ArrowRight", 0
+    while cell.evaluate("c => c.__times.length") < events:
+        count = cell.evaluate("c => c.__times.length")
+        handle.press(key)
+        try:  # wait for this step's image before the next key, as a learner watching the figure would
+            page.page.wait_for_function(f"c => c.__times.length > {count}", arg=cell.element_handle(), timeout=3000)
+            misses = 0
+        except Exception:  # at the slider's end nothing changes: turn round
+            key, misses = ("ArrowLeft" if key == "ArrowRight" else "ArrowRight"), misses + 1
+            if misses > 2:
+                raise RuntimeError("the slider does not redraw its image in either direction")
+        page.page.wait_for_timeout(100)
+    return cell.evaluate("c => c.__times")[:events]
+
+
+def time_map(page, cell, events):
+    widget = cell.locator(".vae-touch-map").first
+    widget.scroll_into_view_if_needed()
+    box = widget.locator("canvas").first.bounding_box()
+    for step in range(events):  # a slow diagonal sweep, one move per 50 ms
+        t = step / max(1, events - 1)
+        page.page.mouse.move(box["x"] + box["width"] * (0.15 + 0.7 * t), box["y"] + box["height"] * (0.2 + 0.6 * t))
+        page.page.wait_for_timeout(50)
+    page.page.wait_for_timeout(200)
+    return widget.evaluate("el => el.__latencies")[-events:]
+
+
+def time_draw(page, cell, events):
+    widget = cell.locator(".vae-touch-draw").first
+    widget.scroll_into_view_if_needed()
+    widget.locator("button:has-text('Clear')").click()
+    box = widget.locator("canvas").first.bounding_box()
+    page.page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
+    page.page.mouse.down()
+    for step in range(events):  # a stroke down the pad, one move per 30 ms
+        t = (step + 1) / events
+        page.page.mouse.move(box["x"] + box["width"] * (0.5 - 0.2 * t), box["y"] + box["height"] * (0.15 + 0.7 * t))
+        page.page.wait_for_timeout(30)
+    page.page.mouse.up()
+    page.page.wait_for_timeout(200)
+    return widget.evaluate("el => el.__latencies")[-events:]
+
+
+TIMERS = {"slider": time_slider, "map": time_map, "draw": time_draw}
+
+
+def measure(browser, server, notebooks, events):
+    rows = []
+    for name in notebooks:
+        page = NotebookPage(browser, server, name)
+        page.run_all()
+        for label, cell, kind in widget_cells(page):
+            times = TIMERS[kind](page, cell, events)
+            budget = KERNEL_BUDGET_MS if kind == "slider" else IN_PAGE_BUDGET_MS
+            median, p95 = statistics.median(times), float(np.percentile(times, 95))
+            rows.append({"notebook": name[:2], "widget": label, "kind": kind, "events": len(times),
+                         "median": median, "p95": p95, "over": median > budget[0] or p95 > budget[1]})
+            print(f"{name[:2]} {label[:60]:60s} {kind:6s} {median:6.1f} {p95:6.1f}{'  over budget' if rows[-1]['over'] else ''}",
+                  flush=True)
+        page.close()
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=30)
+    parser.add_argument("--only", nargs="*", help="notebook numbers, e.g. 05 07")
+    parser.add_argument("--binder-box", action="store_true", help="JupyterLab inside a 1-CPU, 2 GB cgroup (root)")
+    args = parser.parse_args()
+    chromium = find_chromium()
+    if chromium is None:
+        raise SystemExit("bench_browser.py needs Debian's chromium: apt-get install chromium (make browser-deps)")
+    from playwright.sync_api import sync_playwright
+
+    notebooks = sorted(path.name for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+                       if "explorer(" in path.read_text() or "explorers.touch" in path.read_text())
+    notebooks = [name for name in notebooks if not args.only or name[:2] in args.only]
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        root, home = Path(folder) / "root", Path(folder) / "home"
+        root.mkdir()
+        home.mkdir()
+        for name in notebooks:  # copies: JupyterLab autosaves outputs into the file it opens
+            (root / name).write_bytes((ROOT / "notebooks" / name).read_bytes())
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)  # outside any box
+        if args.binder_box:
+            with BinderBox(cpus=1.0, memory_bytes=BOX_MEMORY_BYTES), LabServer(root, home) as server:
+                rows = measure(browser, server, notebooks, args.events)
+        else:
+            with LabServer(root, home) as server:
+                rows = measure(browser, server, notebooks, args.events)
+        browser.close()
+    over = [f"{row['notebook']} {row['widget']}" for row in rows if row["over"]]
+    verdict = (f"Budgets (median, 95th percentile): {IN_PAGE_BUDGET_MS[0]} and {IN_PAGE_BUDGET_MS[1]} ms in the page, "
+               f"{KERNEL_BUDGET_MS[0]} and {KERNEL_BUDGET_MS[1]} ms through the kernel; over budget: "
+               f"{', '.join(over) or 'none'}")
+    print(verdict)
+    if args.only:
+        return 1 if over else 0
+    where = ("JupyterLab and its kernels inside the Binder-like box of bench_notebooks.py (1-CPU quota, 2 GB), "
+             "Chromium outside it" if args.binder_box else "JupyterLab, its kernels and Chromium on this machine")
+    write_section("browser-box" if args.binder_box else "browser",
+                  "Widgets in the browser" + (", inside the Binder-like box" if args.binder_box else ""), [
+        f"`benchmarks/bench_browser.py --events {args.events}{' --binder-box' if args.binder_box else ''}`: {where}. "
+        "Every widget of the series driven by real input events in headless Chromium, one event at a time: key "
+        "presses on the first slider of each kernel-backed widget (timed from the keydown event's own timestamp to "
+        "the animation frame after the new image has decoded), mouse moves over the map and one stroke on the "
+        "drawing canvas of the in-page widgets (timed by the widget, from the pointer event's timestamp to the "
+        "animation frame after its canvases were drawn). JupyterLab runs as `make lab` runs it, with the kernel "
+        "connection of vae_helpers/lab_server.py. Milliseconds; median and 95th percentile per widget.", "",
+        "| notebook | widget | driven by | events | median ms | p95 ms |", "|---|---|---|---:|---:|---:|",
+        *[f"| {row['notebook']} | `{row['widget']}` | {'keys' if row['kind'] == 'slider' else 'mouse'} | "
+          f"{row['events']} | {row['median']:.1f} | {row['p95']:.1f} |" for row in rows], "", verdict + "."])
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
