@@ -39,16 +39,18 @@ html: $(BIN)/.installed
 	$(BIN)/python -m vae_helpers.render
 
 # Speed, memory and model quality against the peer, written to benchmarks/RESULTS.md (about 50 minutes on 2
-# cores; not part of the tests); as root also the series inside a Binder-like box (1 CPU, 2 GB). Every script runs even when one misses its budget; then make fails at the end.
+# cores; not part of the tests); as root also the series and the widgets inside a Binder-like box (1 CPU, 2 GB). Every script runs even when one misses its budget; then make fails at the end.
 # The README's run-time column is restamped from the new figures.
 # benchmarks/tune_conv.py (choosing the conv VAE's widths and learning rate on validation) is not part of it: run it
 # by hand when the architecture changes, then retrain the checkpoints (python -m vae_helpers.pretrained).
-BENCHMARKS := bench_import bench_training bench_widgets bench_notebooks bench_quality
+BENCHMARKS := bench_import bench_training bench_widgets bench_browser bench_notebooks bench_quality
 bench: $(BIN)/.installed
 	@status=0; for script in $(BENCHMARKS); do \
 	  echo "== benchmarks/$$script.py"; $(BIN)/python benchmarks/$$script.py || status=1; done; \
 	  if [ "$$(id -u)" = 0 ]; then echo "== benchmarks/bench_notebooks.py --binder-box"; \
 	    $(BIN)/python benchmarks/bench_notebooks.py --binder-box || status=1; \
+	    echo "== benchmarks/bench_browser.py --binder-box"; \
+	    $(BIN)/python benchmarks/bench_browser.py --binder-box || status=1; \
 	  else echo "skipped the Binder box (bench_notebooks.py --binder-box makes cgroups, which needs root)"; fi; \
 	  $(BIN)/python -m vae_helpers.series; \
 	  test $$status = 0 || { echo "a benchmark missed its budget: see above and benchmarks/RESULTS.md"; exit 1; }

@@ -7,8 +7,9 @@ driven by real input events, one at a time, as a learner would:
 - a kernel-backed widget (a LiveFigure: its figure is a PNG the kernel renders): key presses on its first slider
   (ArrowRight, or ArrowLeft at the slider's end); timed from the keydown event's own timestamp to the animation
   frame after the new image has been decoded in the page;
-- an in-page widget (explorers/touch.py): mouse moves over the map, and a stroke on the drawing canvas; timed by the
-  widget itself, from the pointer event's timestamp to the animation frame after its canvases were drawn.
+- an in-page widget (explorers/touch.py): mouse moves over the map, and a stroke on the drawing canvas, spaced by a
+  random part of a frame so that they meet the screen's frames at every phase; timed by the widget itself, from
+  the pointer event's timestamp to the animation frame after its canvases were drawn.
 Medians and 95th percentiles over `--events` events per widget go to benchmarks/RESULTS.md. A timer started in
 playwright would add its own ~40 ms; these use the page's clock only.
 
@@ -17,6 +18,7 @@ playwright would add its own ~40 ms; these use the page's clock only.
 """
 
 import argparse
+import random
 import statistics
 import sys
 import tempfile
@@ -58,7 +60,9 @@ def widget_cells(page):
     cells = page.panel.locator(".jp-Notebook .jp-CodeCell")
     for index in range(cells.count()):
         cell = cells.nth(index)
-        source = cell.locator(".jp-InputArea-editor").inner_text().strip().splitlines()[-1]
+        lines = cell.locator(".jp-InputArea-editor").inner_text().strip().splitlines()
+        calls = [line for line in lines if "explorer(" in line or "explorers.touch." in line]
+        source = (calls or lines)[-1].strip()  # the call that builds the widget
         if cell.locator(".vae-touch-map").count():
             found.append((source, cell, "map"))
         elif cell.locator(".vae-touch-draw").count():
@@ -92,10 +96,10 @@ def time_map(page, cell, events):
     widget = cell.locator(".vae-touch-map").first
     widget.scroll_into_view_if_needed()
     box = widget.locator("canvas").first.bounding_box()
-    for step in range(events):  # a slow diagonal sweep, one move per 50 ms
+    for step in range(events):  # a slow diagonal sweep
         t = step / max(1, events - 1)
         page.page.mouse.move(box["x"] + box["width"] * (0.15 + 0.7 * t), box["y"] + box["height"] * (0.2 + 0.6 * t))
-        page.page.wait_for_timeout(50)
+        page.page.wait_for_timeout(pause(50))
     page.page.wait_for_timeout(200)
     return widget.evaluate("el => el.__latencies")[-events:]
 
@@ -107,16 +111,23 @@ def time_draw(page, cell, events):
     box = widget.locator("canvas").first.bounding_box()
     page.page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
     page.page.mouse.down()
-    for step in range(events):  # a stroke down the pad, one move per 30 ms
+    for step in range(events):  # a stroke down the pad
         t = (step + 1) / events
         page.page.mouse.move(box["x"] + box["width"] * (0.5 - 0.2 * t), box["y"] + box["height"] * (0.15 + 0.7 * t))
-        page.page.wait_for_timeout(30)
+        page.page.wait_for_timeout(pause(30))
     page.page.mouse.up()
     page.page.wait_for_timeout(200)
     return widget.evaluate("el => el.__latencies")[-events:]
 
 
 TIMERS = {"slider": time_slider, "map": time_map, "draw": time_draw}
+JITTER = random.Random(0)
+
+
+def pause(milliseconds):
+    """`milliseconds` plus up to one frame (1/60 s) at random: evenly spaced events would meet the screen's frames
+    at one phase only, and the wait for the next frame (0 to 17 ms) would be the same for all of them."""
+    return milliseconds + JITTER.uniform(0, 1000 / 60)
 
 
 def measure(browser, server, notebooks, events):

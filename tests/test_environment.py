@@ -63,3 +63,14 @@ def test_binder_installs_vae_helpers_without_touching_condas_packages():
     commands = [line for line in post_build.read_text().splitlines() if line and not line.startswith("#")]
     install = [line for line in commands if "pip install" in line]
     assert install and all("--no-deps" in line and "-e ." in line for line in install), install
+
+
+def test_every_way_of_starting_jupyterlab_uses_the_no_delay_kernel_connection():
+    """make lab, Binder's postBuild and the browser tests: the widget timings in benchmarks/ hold for all three."""
+    from vae_helpers.lab_server import NoDelayKernelConnection, SERVER_FLAG
+
+    class_path = SERVER_FLAG.split("=", 1)[1]
+    assert class_path == f"{NoDelayKernelConnection.__module__}.{NoDelayKernelConnection.__name__}"
+    assert SERVER_FLAG in (REPO_ROOT / "Makefile").read_text().replace("\\\n\t  ", "")
+    assert f"kernel_websocket_connection_class = '{class_path}'" in (REPO_ROOT / "postBuild").read_text()
+    assert "SERVER_FLAG" in (REPO_ROOT / "tests" / "browser" / "lab.py").read_text()

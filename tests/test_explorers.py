@@ -132,6 +132,31 @@ def test_a_figure_with_changing_artists_draws_the_rest_once_and_matches_a_full_r
     assert (np.abs(blitted - full).max(-1) > 0).mean() < 0.002
 
 
+def test_new_axis_limits_redraw_the_axes_once_and_nice_limits_are_round(monkeypatch):
+    from matplotlib.figure import Figure
+
+    from vae_helpers.widgets import LiveFigure, new_figure, nice_limit
+
+    assert [nice_limit(v) for v in (0.31, 1.0, 1.01, 2.9, 7.5, 45.0)] == pytest.approx([0.4, 1, 1.5, 3, 8, 50])
+    with pytest.raises(ValueError, match="positive"):
+        nice_limit(0.0)
+    figure = new_figure(3, 2)
+    ax = figure.add_subplot()
+    line = ax.plot([0, 1], [0, 0])[0]
+    full_draws = []
+    real_draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: (full_draws.append(1), real_draw(self, renderer)))
+
+    def update(height):
+        line.set_ydata([0, height])
+        ax.set_ylim(0, nice_limit(height))
+
+    live = LiveFigure(figure, update, {"height": widgets.FloatSlider(value=0.9, min=0.1, max=5.0)}, changing=[line])
+    for height in (0.95, 0.99, 1.2, 1.4, 1.9):  # limits 1 (first render), 1, 1, 1.5, 1.5, 2: two new ones
+        live.controls["height"].value = height
+    assert len(full_draws) == 3 and ax.get_ylim() == (0, 2)
+
+
 class Ipywidgets7Box:
     """What an ipywidgets 7 widget (Colab's version) offers for display: a model id, no _repr_mimebundle_."""
 

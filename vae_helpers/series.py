@@ -36,11 +36,13 @@ SERIES = (
      "z = μ + σ·ε; pathwise versus score-function gradients, their variance against samples and latent dimension, "
      "and where each fails"),
     ("05_your_first_vae", "Your first VAE",
-     "an MLP VAE written from scratch, trained on real digits with early stopping on a validation split, its 2-D latent space, honest nats"),
+     "an MLP VAE written from scratch, trained on real digits with early stopping on a validation split, its 2-D latent space, honest nats; "
+     "drag through its map and draw your own digit (both run in the page), and what the ELBO says of a drawing that is no digit"),
     ("06_the_convolutional_vae", "The convolutional VAE",
      "a conv VAE, the importance-weighted bound on log p(x), the approximation and amortization gaps, comparisons per epoch and per second with standard errors, active dimensions, β"),
     ("07_exploring_the_latent_space", "Exploring the latent space",
-     "drop the encoder: the aggregate posterior and its holes (ELBO surgery); traverse, map, interpolate, sample and inspect uncertainty with five widgets"),
+     "drop the encoder: the aggregate posterior and its holes (ELBO surgery); traverse, drag through the 2-D map, interpolate, sample, "
+     "inspect uncertainty and draw a digit with six widgets"),
     ("08_when_training_goes_wrong", "When training goes wrong",
      "sum or mean (β = 784), three causes of NaN, posterior collapse and active units, KL warm-up and free bits "
      "measured, β in the rate-distortion plane with a widget"),

@@ -39,6 +39,16 @@ def canvas_to_png(canvas):
     return buffer.getvalue()
 
 
+def nice_limit(value):
+    """The smallest of 1, 1.5, 2, 3, 4, 5, 6, 8 times a power of ten that is at least `value` (> 0): an axis limit
+    that stays put while the curves under it change a little, so a LiveFigure with `changing` redraws its axes
+    only now and then, and the ticks stay round."""
+    if not value > 0:
+        raise ValueError(f"nice_limit needs a positive number, got {value}")
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 1.5, 2, 3, 4, 5, 6, 8, 10) if step * power >= value * (1 - 1e-12))
+
+
 def format_readout(values):
     """'name = value' pairs, four significant digits, separated by middle dots."""
     return " · ".join(f"{name} = {value:.4g}" for name, value in values.items())
@@ -60,14 +70,16 @@ class LiveFigure:
             controls' values alone.
         changing: the artists that `update` changes (lines, dots, titles). Everything else (axes, ticks, labels,
             legends: most of the time of a redraw) is then drawn once, and a move redraws only these over a saved
-            copy of it. `update` must then leave every other artist as it is, axis limits included.
+            copy of it. `update` must then leave every other artist as it is; when it changes an axis' limits (so
+            its ticks), the whole figure is drawn again once and saved anew. Rounding the limits (nice_limit)
+            keeps that rare.
     The numbers returned by the last update are in `.readout_values`; the seconds each update took (callback to
     new PNG) are in `.update_seconds`, for benchmarks/bench_widgets.py.
     """
 
     def __init__(self, figure, update, controls, actions=None, columns=1, precompute=False, changing=()):
         self.figure, self.update, self.controls = figure, update, dict(controls)
-        self.changing, self._background = list(changing), None
+        self.changing, self._background, self._background_limits = list(changing), None, None
         if self.changing:
             FigureCanvasAgg(figure)  # attaches itself to the figure: the saved background lives in its buffer
         self.buttons = {}
@@ -116,12 +128,13 @@ class LiveFigure:
     def _redraw_changing(self):
         """PNG of the figure, drawing only the changing artists over the background saved at the first call."""
         canvas = self.figure.canvas
-        if self._background is None:
+        limits = [tuple(ax.viewLim.bounds) for ax in self.figure.axes]
+        if self._background is None or limits != self._background_limits:
             for artist in self.changing:
                 artist.set_animated(True)  # a full draw skips animated artists: the background is everything else
-            canvas.draw()
-            self.figure.set_layout_engine(None)
+            canvas.draw()  # laid out again: rare (new limits only), and new tick labels may need other margins
             self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self._background_limits = limits
         else:
             canvas.restore_region(self._background)
         for artist in self.changing:

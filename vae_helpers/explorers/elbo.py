@@ -3,7 +3,7 @@
 import torch
 
 from vae_helpers import conjugate, distributions
-from vae_helpers.widgets import LiveFigure, new_figure, slider
+from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
 
 Z_GRID = torch.linspace(-4.0, 5.0, 451, dtype=torch.float64)
 # The five bars of the waterfall, left to right: eq. 3.4 builds the ELBO, then eq. 3.3 adds the gap.
@@ -74,8 +74,8 @@ def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
     bars = ax_bars.bar(positions, [-1.0] * len(BAR_LABELS), color=BAR_COLORS, width=0.7)
     bars[3].set_hatch("//")
     log_evidence = conjugate.log_evidence(x, prior_std, noise_std).item()
-    ax_bars.axhline(log_evidence, color="black", linestyle="--", lw=1)
-    ax_bars.axhline(0.0, color="black", lw=0.8)
+    evidence_line = ax_bars.axhline(log_evidence, color="black", linestyle="--", lw=1)
+    zero_line = ax_bars.axhline(0.0, color="black", lw=0.8)
     labels = [ax_bars.text(k, 0.0, "", ha="center", va="top", fontsize="small") for k in positions]
     floor_box = {"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1}  # readable over a bar
     ax_bars.set_xticks(list(positions), BAR_LABELS, fontsize="small")
@@ -86,7 +86,7 @@ def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
         curves = elbo_densities(x, q_mean, q_std, noise_std, prior_std)
         for key, line in lines.items():
             line.set_ydata(curves[key].numpy())
-        ax_density.set_ylim(0, 1.4 * max(curves[key].max().item() for key in lines))  # headroom for the labels
+        ax_density.set_ylim(0, nice_limit(1.4 * max(curves[key].max().item() for key in lines)))  # room for labels
         starts, ends, terms = elbo_waterfall(x, q_mean, q_std, noise_std, prior_std)
         for k, (bar, label) in enumerate(zip(bars, labels)):
             start, end = starts[k].item(), ends[k].item()
@@ -113,7 +113,8 @@ def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
         "q_mean": slider("q mean μ", -2.0, 3.0, q_mean, 0.05),
         "q_std": slider("q width σ", 0.1, 2.0, q_std, 0.02),
     }
-    return LiveFigure(figure, update, controls)
+    # The two horizontal lines are redrawn too, so that they stay on top of the bars.
+    return LiveFigure(figure, update, controls, changing=[*lines.values(), *bars, evidence_line, zero_line, *labels])
 
 
 EXPLORERS = {"elbo": elbo_explorer}

@@ -6,7 +6,7 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from vae_helpers import distributions
-from vae_helpers.widgets import LiveFigure, new_figure, slider
+from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
 
 # Wide enough that every density the sliders allow has negligible mass outside it (the plots show [-8, 8]).
 Z_GRID = torch.linspace(-20.0, 20.0, 2001, dtype=torch.float64)
@@ -79,10 +79,11 @@ def gaussian_kl_explorer(mean_p=0.0, std_p=1.0, mean_q=1.0, std_q=0.5):
         for line, key in ((line_p, "p"), (line_q, "q"), (line_pq, "integrand_pq"), (line_qp, "integrand_qp")):
             line.set_ydata(_shown(curves[key]))
         # Head room above the densities keeps the legend clear of them.
-        ax_density.set_ylim(0, 1.35 * max(curves["p"].max().item(), curves["q"].max().item()))
+        ax_density.set_ylim(0, nice_limit(1.35 * max(curves["p"].max().item(), curves["q"].max().item())))
         integrands = torch.cat([curves["integrand_pq"][_SHOWN], curves["integrand_qp"][_SHOWN]])
         low, high = min(integrands.min().item(), 0.0), max(integrands.max().item(), 0.1)
-        ax_integrand.set_ylim(low - 0.05 * (high - low), high + 0.1 * (high - low))
+        # Limits in round steps: they change now and then, and only then are the axes redrawn (LiveFigure).
+        ax_integrand.set_ylim(-nice_limit(-low + 0.05 * (high - low)), nice_limit(high + 0.1 * (high - low)))
         title.set_text(f"area under blue p log(p/q): KL(p||q) = {curves['kl_pq']:.3g}\n"
                        f"area under orange q log(q/p): KL(q||p) = {curves['kl_qp']:.3g}")
         return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
@@ -93,7 +94,7 @@ def gaussian_kl_explorer(mean_p=0.0, std_p=1.0, mean_q=1.0, std_q=0.5):
         "mean_q": slider("mean of q", -3.0, 3.0, mean_q, 0.1),
         "std_q": slider("std of q", 0.2, 3.0, std_q, 0.05),
     }
-    return LiveFigure(figure, update, controls)
+    return LiveFigure(figure, update, controls, changing=[line_p, line_q, line_pq, line_qp, title])
 
 
 def mixture_log_prob(z, separation, std=MIXTURE_STD):
@@ -137,7 +138,7 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
         line_p.set_ydata(_shown(curves["p"]))
         line_q.set_ydata(_shown(curves["q"]))
         fill.set_data(z, zeros, _shown(curves["p"]))
-        ax.set_ylim(0, 1.1 * max(curves["p"].max().item(), curves["q"].max().item()))
+        ax.set_ylim(0, nice_limit(1.1 * max(curves["p"].max().item(), curves["q"].max().item())))
         title.set_text(f"forward KL(p||q) = {curves['kl_pq']:.3f}   reverse KL(q||p) = {curves['kl_qp']:.3f}")
         return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
 
@@ -146,7 +147,7 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
         "std_q": slider("std σ of q", 0.2, 4.0, std_q, 0.05),
         "separation": slider("distance between p's peaks", 0.0, 6.0, separation, 0.1),
     }
-    return LiveFigure(figure, update, controls)
+    return LiveFigure(figure, update, controls, changing=[fill, line_p, line_q, title])
 
 
 EXPLORERS = {"gaussian_kl": gaussian_kl_explorer, "mixture_fit": mixture_fit_explorer}

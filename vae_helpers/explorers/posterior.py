@@ -3,7 +3,7 @@
 import torch
 
 from vae_helpers import conjugate
-from vae_helpers.widgets import LiveFigure, new_figure, slider
+from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
 
 # Wider than the plot (z in [-6, 6]) so that the numerical evidence stays exact at every slider setting: with the
 # prior width and the noise both at 3, the joint density still has about 3% of its mass outside [-6, 6].
@@ -67,7 +67,7 @@ def posterior_explorer(x=1.5, noise_std=0.8, prior_std=1.0):
         for key, line in lines.items():
             line.set_ydata(_shown(curves[key]))
         observed.set_xdata([x, x])
-        ax.set_ylim(0, 1.1 * max(curves[key].max().item() for key in lines))
+        ax.set_ylim(0, nice_limit(1.1 * max(curves[key].max().item() for key in lines)))  # steps: few full redraws
         mean, std = conjugate.posterior(x, prior_std, noise_std)
         title.set_text(f"p(x) = {curves['evidence']:.4g}   posterior N({mean.item():.2f}, {std.item():.2f}²)")
         return {"p(x)": curves["evidence"], "log p(x)": curves["log_evidence"], "posterior mean": mean.item(),
@@ -78,7 +78,7 @@ def posterior_explorer(x=1.5, noise_std=0.8, prior_std=1.0):
         "noise_std": slider("noise s", 0.1, 3.0, noise_std, 0.05),
         "prior_std": slider("prior width", 0.2, 3.0, prior_std, 0.05),
     }
-    return LiveFigure(figure, update, controls)
+    return LiveFigure(figure, update, controls, changing=[*lines.values(), observed, title])
 
 
 EXPLORERS = {"posterior": posterior_explorer}

@@ -98,6 +98,9 @@ class _InPageVAE(anywidget.AnyWidget):
                          **kwargs)
         self.model, self.test = model, test
 
+    def __repr__(self):  # what a viewer without widgets shows; the default would print the weights' 1.9 MB
+        return f"{type(self).__name__}(view={self.view!r}) of {self.model.extra_repr()}"
+
 
 class LatentMapWidget(_InPageVAE):
     """Drag through the map: the digit decoded under the pointer; a click (or the arrow keys) pins `.z`."""
