@@ -88,15 +88,16 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, lab, browser):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for step, (snippet, action) in enumerate(WIDGET_CHECKS[notebook]):
         cell = page.widget_cell(snippet)
-        image = cell.locator("img.widget-image").first
-        image.wait_for(state="visible", timeout=120_000)
-        assert image.evaluate("img => img.naturalWidth > 0"), f"{snippet}: the image is empty"
+        figure = cell.locator(".vae-figure canvas").first  # a widgets.FigureImage
+        figure.wait_for(state="visible", timeout=120_000)
+        page.wait_for(lambda: figure.evaluate("c => c.width > 0"), 120, f"{snippet}: its figure to be painted")
         stem = f"{notebook[:2]}_{step}_{snippet.strip('(').split('.')[-1]}"
         cell.screenshot(path=SCREENSHOTS / f"{stem}_before.png")
-        before = image.get_attribute("src")
+        before = figure.evaluate("c => c.toDataURL()")
         move(cell, action)
         page.wait_idle()
-        page.wait_for(lambda: image.get_attribute("src") != before, 120, f"{snippet} to redraw after {action}")
+        page.wait_for(lambda: figure.evaluate("c => c.toDataURL()") != before, 120,
+                      f"{snippet} to redraw after {action}")
         cell.screenshot(path=SCREENSHOTS / f"{stem}_after.png")
         assert page.error_outputs() == [], f"{snippet}: an error appeared after {action}"
     page.close()

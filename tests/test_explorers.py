@@ -27,14 +27,14 @@ def test_the_series_has_explorers():
 @pytest.mark.parametrize("name", sorted(EXPLORERS))
 def test_every_control_changes_the_image_and_keeps_numbers_finite(name):
     live = EXPLORERS[name]()
-    assert live.image.value[:8] == b"\x89PNG\r\n\x1a\n" and live.all_finite()
+    assert live.image.png[:8] == b"\x89PNG\r\n\x1a\n" and live.all_finite()
     for control_name, control in live.controls.items():
         for value in extreme_values(control):
-            before = live.image.value
+            before = live.image.png
             if control.value == value:
                 continue
             control.value = value  # observers run synchronously, as they do when a learner drags the slider
-            assert live.image.value != before, f"{name}: moving {control_name} to {value} did not redraw"
+            assert live.image.png != before, f"{name}: moving {control_name} to {value} did not redraw"
             assert live.all_finite(), f"{name}: {control_name} = {value} gave {live.readout_values}"
 
 
@@ -42,9 +42,9 @@ def test_every_control_changes_the_image_and_keeps_numbers_finite(name):
 def test_every_button_redraws(name):
     live = EXPLORERS[name]()
     for label, button in live.buttons.items():
-        before = live.image.value
+        before = live.image.png
         button.click()
-        assert live.image.value != before, f"{name}: clicking {label!r} did not redraw"
+        assert live.image.png != before, f"{name}: clicking {label!r} did not redraw"
         assert live.all_finite()
 
 
@@ -62,9 +62,9 @@ def test_a_button_runs_its_action_then_redraws():
         return {"height": state["height"]}
 
     live = LiveFigure(figure, update, controls={}, actions={"raise": lambda: state.update(height=state["height"] + 1)})
-    first = live.image.value
+    first = live.image.png
     live.buttons["raise"].click()
-    assert live.readout_values == {"height": 1} and live.image.value != first
+    assert live.readout_values == {"height": 1} and live.image.png != first
 
 
 def test_a_precomputed_figure_renders_every_option_once_and_then_only_swaps_images():
@@ -92,7 +92,7 @@ def test_a_precomputed_figure_renders_every_option_once_and_then_only_swaps_imag
     for height, sign in [(2, 1), (2, -1), (1, -1)]:
         for figure in (live, plain):
             figure.controls["height"].value, figure.controls["sign"].value = height, sign
-        assert live.readout_values == {"height": sign * height} and live.image.value == plain.image.value
+        assert live.readout_values == {"height": sign * height} and live.image.png == plain.image.png
     assert len(calls) == 4  # moving the controls never called update again
 
 
@@ -126,7 +126,7 @@ def test_a_figure_with_changing_artists_draws_the_rest_once_and_matches_a_full_r
     for artist in live.changing:
         artist.set_animated(False)
     pixels = lambda png: np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")).astype(int)  # noqa: E731
-    blitted, full = pixels(live.image.value), pixels(figure_to_png(figure))
+    blitted, full = pixels(live.image.png), pixels(figure_to_png(figure))
     assert blitted.shape == full.shape
     # Only where a changing artist crosses an axis spine may the two differ (drawn over it, not under it)
     assert (np.abs(blitted - full).max(-1) > 0).mean() < 0.002
@@ -155,6 +155,47 @@ def test_new_axis_limits_redraw_the_axes_once_and_nice_limits_are_round(monkeypa
     for height in (0.95, 0.99, 1.2, 1.4, 1.9):  # limits 1 (first render), 1, 1, 1.5, 1.5, 2: two new ones
         live.controls["height"].value = height
     assert len(full_draws) == 3 and ax.get_ylim() == (0, 2)
+
+
+def test_new_limits_lay_the_figure_out_again_only_for_longer_tick_labels(monkeypatch):
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    from vae_helpers.widgets import LiveFigure, new_figure
+
+    figure = new_figure(3, 2)
+    ax = figure.add_subplot()
+    line = ax.plot([0, 1], [0, 0])[0]
+    layouts = []
+    real_execute = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute",
+                        lambda self, fig: (layouts.append(ax.get_ylim()[1]), real_execute(self, fig)))
+
+    def update(top):
+        line.set_ydata([0, top])
+        ax.set_ylim(0, top)
+
+    live = LiveFigure(figure, update, {"top": widgets.FloatSlider(value=5.0, min=1.0, max=2000.0)}, changing=[line])
+    # Tick labels 0, 1, ..., 5 (1 character) at the first render; 0.0 to 1.5 (3) are longer: laid out again; 0 to
+    # 5 and 0.0 to 1.0 fit in those margins; 0 to 2000 (4 characters) does not.
+    for top in (1.5, 5.0, 1.0, 2000.0):
+        live.controls["top"].value = top
+    assert layouts == [5.0, 1.5, 2000.0]
+
+
+def test_a_live_figure_shows_its_png_on_a_canvas_and_as_the_static_fallback():
+    import base64
+
+    from vae_helpers.widgets import FigureImage, LiveFigure, new_figure
+
+    figure = new_figure(2, 2)
+    line = figure.add_subplot().plot([0, 1], [0, 1])[0]
+    live = LiveFigure(figure, lambda slope: line.set_ydata([0, slope]), {"slope": widgets.FloatSlider(value=1.0)})
+    assert isinstance(live.image, FigureImage) and "render" in live.image._esm and "vae-figure-painted" in live.image._esm
+    assert repr(live.image) == f"FigureImage({len(live.image.png)} bytes of PNG)"  # not the bytes themselves
+    bundle = live._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"]) == live.image.png
+    live.controls["slope"].value = 0.5
+    assert base64.b64decode(live._repr_mimebundle_()["image/png"]) == live.image.png != base64.b64decode(bundle["image/png"])
 
 
 class Ipywidgets7Box:

@@ -21,12 +21,12 @@ from vae_helpers.lab_server import SERVER_FLAG
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-# User settings: no news or update checks in screenshots, and every cell rendered (no virtual scrolling).
+# User settings: no news or update checks in screenshots; the notebook's windowing is LabServer's `windowing`.
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                           "checkForUpdates": False},
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
+TRACKER_SETTINGS = "@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
 
 
 def find_chromium():
@@ -43,10 +43,14 @@ def free_port():
 
 
 class LabServer:
-    """A JupyterLab server over `root`, isolated in `home`; use as a context manager."""
+    """A JupyterLab server over `root`, isolated in `home`; use as a context manager.
 
-    def __init__(self, root, home):
-        self.root, self.home = Path(root), Path(home)
+    windowing: the notebook's windowingMode. The tests use "none" (every cell laid out, so every locator finds its
+    cell); benchmarks/bench_browser.py uses Lab's default, "contentVisibility", which learners get.
+    """
+
+    def __init__(self, root, home, windowing="none"):
+        self.root, self.home, self.windowing = Path(root), Path(home), windowing
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
@@ -58,7 +62,8 @@ class LabServer:
                              "IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib"}.items():
             env[name] = str(self.home / folder)
             (self.home / folder).mkdir(parents=True, exist_ok=True)
-        for relative, values in LAB_SETTINGS.items():
+        settings = {**LAB_SETTINGS, TRACKER_SETTINGS: {"windowingMode": self.windowing}}
+        for relative, values in settings.items():
             path = self.home / "settings" / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
@@ -158,11 +163,11 @@ class NotebookPage:
         try:
             self.wait_for(lambda: self.executed_all() and self.kernel_ready(), seconds, "every cell to run")
         except TimeoutError:
-            prompts = self.panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+            prompts = self.panel.locator(".jp-CodeCell .jp-InputPrompt").all_text_contents()
             raise TimeoutError(f"{self.name}: not every cell ran within {seconds} s; prompts {prompts}") from None
 
     def executed_all(self):
-        prompts = self.panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        prompts = self.panel.locator(".jp-CodeCell .jp-InputPrompt").all_text_contents()
         return bool(prompts) and all(p.strip().startswith("[") and p.strip() not in ("[ ]:", "[*]:") for p in prompts)
 
     def error_outputs(self):

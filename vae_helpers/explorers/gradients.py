@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import torch
 
 from vae_helpers.distributions import standard_normal_log_prob
-from vae_helpers.widgets import LiveFigure, new_figure, slider
+from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
 
 # name: (label, f, f'), each a function of a float64 tensor z. The step has f' = 0 wherever it is defined.
 TEST_FUNCTIONS = {
@@ -74,7 +74,7 @@ def histogram_counts(first, second, exact, num_bins=NUM_BINS):
     """Count two sets of draws in shared bins that cover the bulk of both and the exact value.
 
     Edges span the 0.5% to 99.5% quantiles of all draws together (a heavy tail would squash everything else into
-    one bin), widened to include `exact`; draws outside are left out.
+    one bin), widened to include `exact` and then out to round numbers; draws outside are left out.
     Args: first, second: (R,) draws. exact: float.
     Returns: edges (num_bins + 1,), counts of first (num_bins,), counts of second (num_bins,), all float64.
     Introduced in notebooks/04_the_reparameterization_trick.ipynb.
@@ -84,6 +84,10 @@ def histogram_counts(first, second, exact, num_bins=NUM_BINS):
     low, high = min(low, exact), max(high, exact)
     pad = 0.05 * (high - low) if high > low else 0.5  # all draws equal: a unit-wide window around them
     low, high = low - pad, high + pad
+    # Out to round numbers (multiples of a 1-2-5 step, about a quarter of the width): a small change of the
+    # draws then leaves the window, so the explorer's axes, as they are (LiveFigure redraws only the bars).
+    step = nice_limit((high - low) / 4, steps=(1, 2, 5))
+    low, high = math.floor(low / step) * step, math.ceil(high / step) * step
     edges = torch.linspace(low, high, num_bins + 1, dtype=torch.float64)
 
     def counts(draws):  # torch.histc would do, but it takes about 10 ms on these 500 numbers
@@ -108,7 +112,9 @@ def gradient_explorer(name="square", mu=1.5, sigma=0.5, num_samples=4, baseline=
               for row, (text, color) in enumerate([("score function", "tab:orange"), ("pathwise", "tab:blue"),
                                                    ("dashed: exact gradient", "black")])]
     ax.set(ylabel=f"count of {NUM_REPEATS} estimates")
-    x_label = ax.set_xlabel("")
+    # A text under the axes rather than the axis label, which is drawn with the axes and so could not change
+    # without redrawing them.
+    x_label = ax.text(0.5, -0.13, " ", transform=ax.transAxes, ha="center", va="top")
 
     def update(name, mu, sigma, num_samples, baseline, wrt):
         # The same noise for the same settings: a slider move changes the picture only through its own effect.
@@ -122,7 +128,8 @@ def gradient_explorer(name="square", mu=1.5, sigma=0.5, num_samples=4, baseline=
         path_steps.set_data(path_counts.numpy(), edges.numpy())
         exact_line.set_xdata([exact, exact])
         ax.set_xlim(edges[0].item(), edges[-1].item())
-        ax.set_ylim(0, 1.3 * max(score_counts.max().item(), path_counts.max().item()))  # headroom for the labels
+        # Headroom for the labels; a round limit, so the axes are redrawn only when it changes.
+        ax.set_ylim(0, nice_limit(1.3 * max(score_counts.max().item(), path_counts.max().item())))
         labels[0].set_text("score function" + (" with baseline f(μ)" if baseline else ""))
         parameter = "μ" if wrt == 0 else "σ"
         x_label.set_text(f"estimates of ∂/∂{parameter} E_q[f(z)], {TEST_FUNCTIONS[name][0]}, K = {num_samples}")
@@ -141,7 +148,8 @@ def gradient_explorer(name="square", mu=1.5, sigma=0.5, num_samples=4, baseline=
         "wrt": widgets.ToggleButtons(options=[("∂/∂μ", 0), ("∂/∂σ", 1)], value=wrt, description="gradient",
                                      style={"button_width": "60px"}),
     }
-    return LiveFigure(figure, update, controls)
+    changing = [score_steps, path_steps, exact_line, labels[0], x_label]
+    return LiveFigure(figure, update, controls, changing=changing)
 
 
 EXPLORERS = {"gradients": gradient_explorer}

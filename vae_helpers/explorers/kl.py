@@ -82,8 +82,11 @@ def gaussian_kl_explorer(mean_p=0.0, std_p=1.0, mean_q=1.0, std_q=0.5):
         ax_density.set_ylim(0, nice_limit(1.35 * max(curves["p"].max().item(), curves["q"].max().item())))
         integrands = torch.cat([curves["integrand_pq"][_SHOWN], curves["integrand_qp"][_SHOWN]])
         low, high = min(integrands.min().item(), 0.0), max(integrands.max().item(), 0.1)
-        # Limits in round steps: they change now and then, and only then are the axes redrawn (LiveFigure).
-        ax_integrand.set_ylim(-nice_limit(-low + 0.05 * (high - low)), nice_limit(high + 0.1 * (high - low)))
+        # Limits in round steps: they change now and then, and only then are the axes redrawn (LiveFigure). The
+        # integrands span 0.5 to thousands, so the steps are coarse (1, 2, 5); the lower limit is at least a tenth
+        # of the upper one, so a small negative dip does not move it at every step.
+        top = nice_limit(high + 0.1 * (high - low), steps=(1, 2, 5))
+        ax_integrand.set_ylim(-nice_limit(max(-low + 0.05 * (high - low), 0.1 * top)), top)
         title.set_text(f"area under blue p log(p/q): KL(p||q) = {curves['kl_pq']:.3g}\n"
                        f"area under orange q log(q/p): KL(q||p) = {curves['kl_qp']:.3g}")
         return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
