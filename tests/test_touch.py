@@ -106,3 +106,18 @@ def test_the_kernel_sees_the_last_drawing_and_refuses_an_empty_one(small_model):
     widget.drawing = grey.tolist()  # what the page sends at the end of a stroke
     image = widget.drawn_image()
     assert image.shape == (1, 1, 28, 28) and image.sum() == 2 and image.view(-1)[101] == 1  # ink above 1/2
+
+
+def test_a_viewer_without_widgets_gets_a_picture_of_the_first_state(small_model):
+    import base64
+    import io
+
+    from PIL import Image
+
+    for widget, first_point in ((touch.latent_map(small_model, z=(1.0, -0.5)), [1.0, -0.5]),
+                                (touch.draw_digit(small_model), None)):
+        data_, _ = widget._repr_mimebundle_()
+        assert data_["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id  # still live
+        assert Image.open(io.BytesIO(base64.b64decode(data_["image/png"]))).size == (512, 240)  # 6.4 x 3 in at 80 dpi
+        z, _ = widget._first_point()
+        assert z == (first_point or widget.test_mu[0].tolist())  # the draw widget starts on the first test digit

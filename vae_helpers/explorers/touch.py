@@ -10,6 +10,7 @@ The page computes what torch would (tests/test_browser.py compares them to 1e-4)
 are the model's, not an approximation of it.
 """
 
+import base64
 from pathlib import Path
 
 import anywidget
@@ -23,6 +24,7 @@ from vae_helpers import data, models
 from vae_helpers.explorers.latent import MAP_MODEL, _model_or_shipped, encode_images
 from vae_helpers.distributions import gaussian_kl
 from vae_helpers.objectives import log_likelihood_of_draws
+from vae_helpers.widgets import figure_to_png, new_figure
 
 ESM = (Path(__file__).with_name("touch.js")).read_text(encoding="utf-8")
 EXTENT = 4.5  # the map shows [-4.5, 4.5]^2: 99.99% of the prior's mass, and almost every test code
@@ -96,10 +98,35 @@ class _InPageVAE(anywidget.AnyWidget):
         super().__init__(network=spec, weights=weights.tobytes(), codes=mu.numpy().astype("<f4").tobytes(),
                          labels=test.labels.numpy().astype(np.uint8).tobytes(), centres=centres, palette=palette,
                          **kwargs)
-        self.model, self.test = model, test
+        self.model, self.test, self.test_mu = model, test, mu
 
     def __repr__(self):  # what a viewer without widgets shows; the default would print the weights' 1.9 MB
         return f"{type(self).__name__}(view={self.view!r}) of {self.model.extra_repr()}"
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, plus a picture of its first state for viewers without widgets (GitHub, nbviewer), so
+        they show the map rather than an empty box."""
+        data, metadata = super()._repr_mimebundle_(**kwargs)  # anywidget's: (data, metadata)
+        return {**data, "image/png": base64.b64encode(self.snapshot_png()).decode("ascii")}, metadata
+
+    def snapshot_png(self):
+        """PNG of what the page first shows: the test codes by label, the point the widget starts at, and the
+        digit decoded there."""
+        figure = new_figure(6.4, 3.0)
+        map_ax, digit_ax = figure.subplots(1, 2, width_ratios=(1.2, 1))
+        codes = self.test_mu.numpy()
+        map_ax.scatter(codes[:, 0], codes[:, 1], c=self.test.labels.numpy(), cmap="tab10", vmin=-0.5, vmax=9.5,
+                       s=2, alpha=0.6)
+        z, title = self._first_point()
+        map_ax.plot(*z, "k+", ms=14, mew=2)
+        map_ax.set(xlim=(-EXTENT, EXTENT), ylim=(-EXTENT, EXTENT), aspect="equal", xlabel="z₀", ylabel="z₁",
+                   title="the test digits' codes, by label")
+        with torch.inference_mode():
+            digit = torch.sigmoid(self.model.decode(torch.tensor([z], dtype=torch.float32)))[0, 0]
+        digit_ax.imshow(digit.numpy(), cmap="gray_r", vmin=0, vmax=1)
+        digit_ax.set(xticks=[], yticks=[], title=title)
+        figure.suptitle("a picture of the widget: run the notebook to use it", fontsize="small")
+        return figure_to_png(figure)
 
 
 class LatentMapWidget(_InPageVAE):
@@ -114,6 +141,9 @@ class LatentMapWidget(_InPageVAE):
         if len(z) != 2:
             raise traitlets.TraitError(f"z must be a point [z0, z1] of the 2-D latent space, got {proposal['value']}")
         return z
+
+    def _first_point(self):
+        return list(self.z), f"decoded at z = ({self.z[0]:.1f}, {self.z[1]:.1f})"
 
     def decoded(self):
         """The digit decoded at the pinned point, as pixel probabilities (1, 28, 28): what the page shows."""
@@ -142,6 +172,9 @@ class DrawDigitWidget(_InPageVAE):
         low, high = torch.quantile(test_elbo, torch.tensor([0.05, 0.95])).tolist()
         digits = (self.test.images[:NUM_TEST_DIGITS].reshape(NUM_TEST_DIGITS, -1) * 255).to(torch.uint8)
         self.eps, self.test_elbo_range, self.test_digits = eps.tolist(), [low, high], digits.numpy().tobytes()
+
+    def _first_point(self):  # the widget starts on the first test digit: its q's mean and reconstruction
+        return self.test_mu[0].tolist(), "the first test digit, reconstructed"
 
     def drawn_image(self):
         """The last drawing as the encoder saw it: binary pixels (1, 1, 28, 28) (grey levels above 1/2 are ink).
