@@ -12,7 +12,6 @@ import io
 import itertools
 import math
 import time
-
 from pathlib import Path
 
 import anywidget
@@ -58,8 +57,8 @@ def _tick_label_lengths(figure):
     lengths = []
     for ax in figure.axes:
         for axis in (ax.xaxis, ax.yaxis):
-            locations = [loc for loc in axis.get_majorticklocs() if axis.get_view_interval().min() <= loc
-                         <= axis.get_view_interval().max()]
+            low, high = sorted(axis.get_view_interval())
+            locations = [loc for loc in axis.get_majorticklocs() if low <= loc <= high]
             lengths.append(max((len(label) for label in axis.get_major_formatter().format_ticks(locations)), default=0))
     return tuple(lengths)
 

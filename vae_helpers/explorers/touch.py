@@ -20,8 +20,8 @@ import torch
 import traitlets
 from torch import nn
 
-from vae_helpers import data, models
-from vae_helpers.explorers.latent import MAP_MODEL, _model_or_shipped, encode_images
+from vae_helpers import data, models, plotting
+from vae_helpers.explorers.latent import MAP_MODEL, _model_or_shipped, decode_images, encode_images
 from vae_helpers.distributions import gaussian_kl
 from vae_helpers.objectives import log_likelihood_of_draws
 from vae_helpers.widgets import figure_to_png, new_figure
@@ -113,16 +113,14 @@ class _InPageVAE(anywidget.AnyWidget):
         """PNG of what the page first shows: the test codes by label, the point the widget starts at, and the
         digit decoded there."""
         figure = new_figure(6.4, 3.0)
-        map_ax, digit_ax = figure.subplots(1, 2, width_ratios=(1.2, 1))
-        codes = self.test_mu.numpy()
-        map_ax.scatter(codes[:, 0], codes[:, 1], c=self.test.labels.numpy(), cmap="tab10", vmin=-0.5, vmax=9.5,
-                       s=2, alpha=0.6)
+        map_ax, digit_ax = figure.subplots(1, 2, width_ratios=(1.6, 1))
+        plotting.plot_latent_scatter(self.test_mu, self.test.labels, ax=map_ax)
         z, title = self._first_point()
         map_ax.plot(*z, "k+", ms=14, mew=2)
-        map_ax.set(xlim=(-EXTENT, EXTENT), ylim=(-EXTENT, EXTENT), aspect="equal", xlabel="z₀", ylabel="z₁",
-                   title="the test digits' codes, by label")
+        map_ax.set(xlim=(-EXTENT, EXTENT), ylim=(-EXTENT, EXTENT), aspect="equal",
+                   title="the test digits' codes")
         with torch.inference_mode():
-            digit = torch.sigmoid(self.model.decode(torch.tensor([z], dtype=torch.float32)))[0, 0]
+            digit = decode_images(self.model, torch.tensor([z], dtype=torch.float32))[0, 0]
         digit_ax.imshow(digit.numpy(), cmap="gray_r", vmin=0, vmax=1)
         digit_ax.set(xticks=[], yticks=[], title=title)
         figure.suptitle("a picture of the widget: run the notebook to use it", fontsize="small")
@@ -148,7 +146,7 @@ class LatentMapWidget(_InPageVAE):
     def decoded(self):
         """The digit decoded at the pinned point, as pixel probabilities (1, 28, 28): what the page shows."""
         with torch.inference_mode():
-            return torch.sigmoid(self.model.decode(torch.tensor([self.z])))[0]
+            return decode_images(self.model, torch.tensor([self.z]))[0]
 
 
 class DrawDigitWidget(_InPageVAE):
