@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_PIN)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,book]"
 	touch $@
 
 # The kernel connection class sends widget replies without Nagle's 40 ms delay (vae_helpers/lab_server.py).
@@ -34,16 +34,17 @@ browser-deps:
 test: $(BIN)/.installed browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Every notebook executed and rendered to build/html/ (git-ignored), for reading without a kernel.
+# The series as a book site in build/html/ (git-ignored): every notebook executed, for reading without a kernel.
+# Executed outputs are cached in build/book/, so a rebuild after a prose change takes seconds (vae_helpers/book.py).
 html: $(BIN)/.installed
-	$(BIN)/python -m vae_helpers.render
+	$(BIN)/python -m vae_helpers.book
 
-# Speed, memory and model quality against the peer, written to benchmarks/RESULTS.md (about 50 minutes on 2
+# Speed, memory and model quality against the peer, written to benchmarks/RESULTS.md (about 55 minutes on 2
 # cores; not part of the tests); as root also the series and the widgets inside a Binder-like box (1 CPU, 2 GB). Every script runs even when one misses its budget; then make fails at the end.
 # The README's run-time column is restamped from the new figures.
 # benchmarks/tune_conv.py (choosing the conv VAE's widths and learning rate on validation) is not part of it: run it
 # by hand when the architecture changes, then retrain the checkpoints (python -m vae_helpers.pretrained).
-BENCHMARKS := bench_import bench_training bench_widgets bench_browser bench_notebooks bench_quality
+BENCHMARKS := bench_import bench_training bench_widgets bench_browser bench_notebooks bench_book bench_quality
 bench: $(BIN)/.installed
 	@status=0; for script in $(BENCHMARKS); do \
 	  echo "== benchmarks/$$script.py"; $(BIN)/python benchmarks/$$script.py || status=1; done; \

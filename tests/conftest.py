@@ -1,4 +1,7 @@
-"""Shared test settings: hypothesis runs derandomized so the suite gives the same result on every run."""
+"""Shared test settings (hypothesis runs derandomized, so the suite gives the same result on every run) and the
+browser the browser tests share."""
+
+import os
 
 import pytest
 import torch
@@ -12,6 +15,25 @@ settings.load_profile("deterministic")
 def _seeded_torch():
     """Every test starts from the same global torch seed, whatever ran before it."""
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium (the browser tests' one browser); skipped without it, except in CI."""
+    from tests.browser.lab import CHROMIUM_ARGS, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        message = "Chromium is not installed: `apt-get install chromium` (make test does it when run as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture

@@ -6,20 +6,16 @@ in CI). Screenshots of each widget before and after go to build/browser-screensh
 
 import base64
 import json
-import os
 import shutil
 
-import nbformat
 import numpy as np
 import pytest
 import torch
-from nbformat.v4 import new_code_cell, new_notebook
 
-from vae_helpers import render
 from vae_helpers.config import REPO_ROOT
 from vae_helpers.explorers import touch
 
-from .browser.lab import CHROMIUM_ARGS, LabServer, NotebookPage, find_chromium
+from .browser.lab import LabServer, NotebookPage
 
 SCREENSHOTS = REPO_ROOT / "build" / "browser-screenshots"
 # (notebook, text in the widget cell's source, how to move it): "slider:N" presses ArrowRight N times on the
@@ -40,22 +36,6 @@ WIDGET_CHECKS = {
 TOUCH_NOTEBOOK = "05_your_first_vae.ipynb"  # has both in-page widgets: drag through the map, draw a digit
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = find_chromium()
-    if chromium is None:
-        message = "Chromium is not installed: `apt-get install chromium` (make test does it when run as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -252,38 +232,3 @@ def test_the_page_encodes_decodes_and_scores_as_torch_does(touch_js):
         np.testing.assert_allclose(result["logvar"], logvar[b].numpy(), atol=1e-4)
         np.testing.assert_allclose(result["decoded"], decoded[b].numpy(), atol=1e-4)
         assert result["elbo"] == pytest.approx(elbo[b].item(), abs=1e-2)  # a sum of 16 x 784 float32 terms
-
-
-def test_the_static_render_runs_the_in_page_widgets_without_a_kernel(tmp_path, browser):
-    """The HTML page of a notebook (make html) needs no kernel for touch.py's widgets: they run from saved state."""
-    notebook = new_notebook(cells=[new_code_cell("import vae_helpers as vh\nvh.explorers.touch.latent_map()"),
-                                   new_code_cell("vh.explorers.touch.draw_digit()")],
-                            metadata={"kernelspec": {"display_name": "Python 3", "language": "python",
-                                                     "name": "python3"}})
-    nbformat.write(notebook, tmp_path / "98_touch.ipynb")
-    page_path = render.render_notebook(tmp_path / "98_touch.ipynb", tmp_path)
-    page = browser.new_page()
-    refused = []  # offline: every request that is not for the file itself (or its blob: module) is refused
-
-    def local_only(route):
-        if route.request.url.startswith(("file:", "data:", "blob:")):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", local_only)
-    page.goto(page_path.as_uri())
-    widget = page.locator(".vae-touch-map")
-    widget.wait_for(timeout=60_000)
-    box = widget.locator("canvas[aria-label^='latent map']").bounding_box()
-    before = widget.get_attribute("data-decoded")
-    page.mouse.move(box["x"] + 0.8 * box["width"], box["y"] + 0.3 * box["height"])
-    assert widget.get_attribute("data-decoded") != before
-    draw = page.locator(".vae-touch-draw")
-    assert draw.get_attribute("data-state") == "drawn" and "ELBO of the drawing" in draw.inner_text()
-    draw.locator("button:has-text('Clear')").click()
-    assert draw.get_attribute("data-state") == "empty"
-    widget.screenshot(path=SCREENSHOTS / "static_map.png")
-    assert all("mathjax" in url.lower() or "require" in url.lower() for url in refused), refused  # nbconvert's
-    page.close()

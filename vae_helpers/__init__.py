@@ -28,7 +28,6 @@ SUBMODULES = (
     "plotting",
     "pretrained",
     "published_setting",
-    "render",
     "series",
     "training",
     "widgets",

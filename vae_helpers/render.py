@@ -1,29 +1,18 @@
-"""Render the series, executed, to static HTML for readers without a kernel: `make html`, or
+"""How a widget output shows on a page without a kernel (the book site of vae_helpers.book).
 
-    python -m vae_helpers.render [--output build/html] [--only 00 01]
-
-Each notebook runs top to bottom on a fresh kernel. A widget output (a widgets.LiveFigure) keeps the image of its
-initial state and its readout, so the page shows the figure rather than an empty box; the in-page widgets of
-explorers/touch.py run live from their saved state; links between notebooks are
-pointed at the HTML pages. build/ is git-ignored.
+An anywidget of explorers/touch.py runs its own module in the page from its saved state, so it stays fully
+interactive; a kernel-backed widget (a widgets.LiveFigure) becomes the image of its initial state, captioned with
+its controls' values and readout. SeriesRenderer hands these to myst-nb in place of its ipywidgets embedding, which
+would load the widget manager from a CDN.
 """
 
-import argparse
 import html
 import json
-import re
-from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbconvert import HTMLExporter
-
-from vae_helpers.config import REPO_ROOT
+from docutils import nodes
+from myst_nb.core.render import NbElementRenderer
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-NOTEBOOK_LINK = re.compile(r"\]\((\d\d_[a-z0-9_]+)\.ipynb")
-
-
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # Runs an anywidget's own module on a page without a kernel: a model that answers get() from the saved state
 # (binary buffers as DataViews, as in JupyterLab), keeps set() values and tells on() listeners, and saves nothing.
@@ -56,73 +45,65 @@ def anywidget_page(model_id, saved):
                                    state=json.dumps(state).replace("</", "<\\/"))  # no early </script>
 
 
-def static_outputs(notebook):
-    """Replace each widget view by what a page without a kernel can show: an anywidget runs live from its saved
-    state; a LiveFigure becomes its image, captioned with the controls' values and the readout.
 
-    Returns how many widget outputs could be shown neither way.
-    """
-    saved_models = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-    missing = 0
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if WIDGET_VIEW not in data:
-                continue
-            saved = saved_models.get(data[WIDGET_VIEW]["model_id"], {})
-            if "_esm" in saved.get("state", {}):
-                output["data"] = {"text/html": anywidget_page(data[WIDGET_VIEW]["model_id"], saved)}
-                continue
-            if "image/png" not in data:
-                missing += 1
-                continue
-            caption = html.escape(data.get("text/plain", ""))
-            output["data"] = {"text/html": f'<figure><img alt="widget in its initial state" '
-                                           f'src="data:image/png;base64,{data["image/png"].strip()}">'
-                                           f'<figcaption><pre>{caption}</pre></figcaption></figure>'}
-    notebook.metadata.pop("widgets", None)
-    return missing
+# Under a kernel-backed widget's picture: the page cannot move it, the notebook can.
+STILL_NOTE = ("<p><em>The widget at its first setting: its controls need a running notebook (the launch and "
+              "download buttons at the top of the page).</em></p>")
 
 
-def link_pages(notebook):
-    """Point markdown links to sibling notebooks (00_start_here.ipynb) at their HTML pages."""
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            cell.source = NOTEBOOK_LINK.sub(r"](\1.html", cell.source)
+def static_controls(model_id, models):
+    """What a box of HTML, labels and progress bars (tqdm's bar in a notebook) showed when its state was saved, as
+    HTML; None for any other ipywidget. `models`: the notebook's saved widget states by model id."""
+    saved = models.get(model_id, {})
+    name, state = saved.get("model_name"), saved.get("state", {})
+    if name in ("HBoxModel", "VBoxModel"):
+        parts = [static_controls(child.removeprefix("IPY_MODEL_"), models) for child in state.get("children", [])]
+        if None in parts:
+            return None
+        direction = "row" if name == "HBoxModel" else "column"
+        return (f'<div style="display: flex; flex-direction: {direction}; flex-wrap: wrap; align-items: center; '
+                f'gap: 0.5em; font-family: monospace; font-size: 0.85em">{"".join(parts)}</div>')
+    if name == "HTMLModel":
+        return f"<span>{state.get('value', '')}</span>"  # already HTML (tqdm escapes its own text)
+    if name == "LabelModel":
+        return f"<span>{html.escape(state.get('value', ''))}</span>"
+    if name in ("FloatProgressModel", "IntProgressModel"):
+        return (f'<progress style="flex: none; width: 8em" value="{state.get("value", 0)}" '
+                f'max="{state.get("max", 100)}"></progress>')
+    return None
 
 
-def render_notebook(path, output_dir, timeout=600):
-    """Execute `path` (working directory: its folder) and write output_dir/<name>.html; returns that path."""
-    notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
-    missing = static_outputs(notebook)
-    if missing:
-        print(f"warning: {path.name}: {missing} widget output(s) have no static image")
-    link_pages(notebook)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
-    target = Path(output_dir) / f"{Path(path).stem}.html"
-    target.write_text(body, encoding="utf-8")
-    return target
+def static_widget(model_id, models, bundle):
+    """The HTML a page without a kernel shows for the widget output `bundle` of model `model_id`: an anywidget runs
+    its module from its saved state; a LiveFigure is its image/png with the text/plain (controls and readout) as
+    caption; a progress bar is its last state. None when it is none of these. `models`: the notebook's saved widget
+    states by model id."""
+    saved = models.get(model_id, {})
+    if "_esm" in saved.get("state", {}):
+        return anywidget_page(model_id, saved)
+    if "image/png" in bundle:
+        caption = html.escape(bundle.get("text/plain", ""))
+        return (f'<figure class="vae-widget-image"><img alt="the widget in its initial state" '
+                f'src="data:image/png;base64,{bundle["image/png"].strip()}">'
+                f'<figcaption><pre>{caption}</pre>{STILL_NOTE}</figcaption></figure>')
+    return static_controls(model_id, models)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", default=str(REPO_ROOT / "build" / "html"))
-    parser.add_argument("--only", nargs="*", help="notebook numbers, e.g. 00 07")
-    args = parser.parse_args(argv)
-    output_dir = Path(args.output)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    paths = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    for path in paths:
-        if not args.only or path.name[:2] in args.only:
-            print(f"rendered {render_notebook(path, output_dir)}", flush=True)
-    index = output_dir / "index.html"
-    items = "\n".join(f'<li><a href="{p.stem}.html">{p.stem}</a></li>' for p in paths)
-    index.write_text(f"<!doctype html><meta charset='utf-8'><title>VAE series</title><h1>The VAE series</h1>"
-                     f"<ol start='0'>{items}</ol>\n", encoding="utf-8")
-    print(f"open {index}")
+class SeriesRenderer(NbElementRenderer):
+    """myst-nb's renderer (entry point `vae-series` in pyproject.toml) with the series' static widgets."""
 
+    def render_widget_view(self, data):
+        client = self.renderer.nb_client
+        model_id = data.content["model_id"]
+        saved_models = client.notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+        bundle = client.code_cell_outputs(data.cell_index)[1][data.output_index]["data"]
+        page_html = static_widget(model_id, saved_models, bundle)
+        if page_html is None:
+            self.logger.warning(f"cell {data.cell_index}: render.static_widget has no static form for widget "
+                                f"{saved_models.get(model_id, {}).get('model_name')}; the page shows nothing there",
+                                subtype="widget", line=data.line)
+            return []
+        return [nodes.raw(text=page_html, format="html", classes=["output", "text_html"])]
 
-if __name__ == "__main__":
-    main()
+    def render_nb_finalise(self, metadata):
+        """Add nothing: the widgets' saved state is already in their pages, and the manager would need a CDN."""

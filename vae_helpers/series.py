@@ -65,12 +65,20 @@ if "google.colab" in sys.modules and SERIES_DIR not in sys.path:
 import torch
 import vae_helpers as vh  # not found? Start JupyterLab with `make lab` in the repository root (or `pip install -e .` there)
 generator, DEVICE, THREADS = vh.config.start_notebook(seed=0)  # seeds, picks the device and the CPU threads'''
-COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+COLAB_URL = "https://colab.research.google.com"
+COLAB_BADGE = f"{COLAB_URL}/assets/colab-badge.svg"
+BINDERHUB_URL = "https://mybinder.org"
+
+
+def binder_url(index):
+    """Where Binder opens notebook `index` in JupyterLab, from the published repository (README, book site)."""
+    return f"{BINDERHUB_URL}/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/notebooks/{SERIES[index][0]}.ipynb"
+
+
 BINDER_LINE = (
-    f"[![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}"
-    "?urlpath=lab/tree/notebooks/00_start_here.ipynb) runs the whole series in JupyterLab in your browser with "
-    "nothing to install (the first launch builds the environment and takes a few minutes); the Colab badges below "
-    "open one notebook each, and its first cell fetches `vae_helpers` there."
+    f"[![Launch on Binder]({BINDERHUB_URL}/badge_logo.svg)]({binder_url(0)}) runs the whole series in JupyterLab in "
+    "your browser with nothing to install (the first launch builds the environment and takes a few minutes); the "
+    "Colab badges below open one notebook each, and its first cell fetches `vae_helpers` there."
 )
 README_MARKERS = ("<!-- series-table -->", "<!-- /series-table -->")
 PATH_TABLE = re.compile(r"\| # \| Notebook \| What you will learn \|\n(?:\|.*\|\n?)+")
@@ -107,7 +115,7 @@ def measured_seconds():
 
 def colab_url(index):
     """Where Colab opens notebook `index` straight from the published repository."""
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{SERIES[index][0]}.ipynb"
+    return f"{COLAB_URL}/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{SERIES[index][0]}.ipynb"
 
 
 def table(readme=False):

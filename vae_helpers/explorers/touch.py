@@ -2,9 +2,9 @@
 
 Both widgets run the 2-D MLP VAE of 05 in the page itself (touch.js): its weights go to the browser once, as one
 float32 buffer, and a pointer move is answered there, with no round trip to the kernel. So they follow the hand at
-frame rate, and they still work in a static HTML render, where no kernel runs. The kernel keeps what matters:
-the pinned point (`.z`) of the map, and the last drawing with its encoding (`.drawing`, `.mu`, `.logvar`, `.elbo`),
-sent back once per stroke.
+frame rate, and they still work on the book site (make html, vae_helpers/render.py), where no kernel runs. The
+kernel keeps what matters: the pinned point (`.z`) of the map, and the last drawing with its encoding (`.drawing`,
+`.mu`, `.logvar`, `.elbo`), sent back once per stroke.
 
 The page computes what torch would (tests/test_browser.py compares them to 1e-4), so the numbers the widgets show
 are the model's, not an approximation of it.

@@ -1,0 +1,239 @@
+"""The book site (make html), read offline in headless Chromium: every page of the series with its title, sidebar,
+previous/next links, page contents, launch and download buttons, typeset math, images and live in-page widgets, and
+not one request to another host.
+
+The site is built as `make html` builds it (a rebuild reuses the executed outputs cached in build/book, so only the
+first build executes the notebooks). Screenshots go to build/book-*.png.
+"""
+
+import functools
+import http.server
+import re
+import subprocess
+import sys
+import threading
+
+import nbformat
+import pytest
+from jupyter_cache import get_cache
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from vae_helpers import book, series
+from vae_helpers.config import REPO_ROOT
+
+pytestmark = pytest.mark.book
+
+PAGES = [("index", book.TITLE)] + [(stem, series.heading(i)) for i, (stem, *_) in enumerate(series.SERIES)]
+# Raw TeX a reader must never see: what is left on a page whose math was not typeset.
+RAW_TEX = re.compile(r"\$\$|\\begin\{|\\\(|\\\[")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The built site, served on localhost as a reader's browser would get it: (base URL, folder)."""
+    # Every page read again (outputs from the cache, or executed on a first build): each warning is shown, and
+    # a warning is a page that shows something wrong (a widget with no static form, a broken link, bad math).
+    built = subprocess.run([sys.executable, "-m", "vae_helpers.book", "--quiet", "--fresh-env"], cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=1800)
+    assert built.returncode == 0, built.stderr[-5000:]
+    warnings = [line for line in built.stderr.splitlines() if "WARNING:" in line or "ERROR:" in line]
+    assert warnings == [], "\n".join(warnings)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(QuietHandler, directory=str(book.SITE_DIR)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/", book.SITE_DIR
+    server.shutdown()
+
+
+def test_a_change_to_prose_reuses_the_cached_outputs_and_a_change_to_code_does_not(site):
+    """What makes a rebuild after a prose change take seconds: the cache matches a notebook by its code alone."""
+    cache = get_cache(book.cache_dir())
+    notebook = nbformat.read(series.NOTEBOOK_DIR / "04_the_reparameterization_trick.ipynb", as_version=4)
+    record = cache.match_cache_notebook(notebook)
+    markdown = next(cell for cell in notebook.cells if cell.cell_type == "markdown")
+    markdown.source += "\n\nOne more sentence."
+    assert cache.match_cache_notebook(notebook).pk == record.pk
+    code = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    code.source += "\nprint('one more line')"
+    with pytest.raises(KeyError):
+        cache.match_cache_notebook(notebook)
+
+
+@pytest.fixture
+def offline_page(browser, site):
+    """A page on which every request that is not for the site itself is refused (and recorded in page.refused)."""
+    base, _ = site
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.refused = []
+
+    def local_only(route):
+        if route.request.url.startswith((base, "data:", "blob:")):
+            route.continue_()
+        else:
+            page.refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", local_only)
+    yield page
+    page.close()
+
+
+def has_math(stem):
+    """Whether the notebook's text holds a formula (the index page holds none)."""
+    if stem == "index":
+        return False
+    notebook = nbformat.read(series.NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
+    return any("$" in cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+def plain(text):
+    """Text as series.py writes it: docutils' smart quotes turn ' into ’ on the page."""
+    return text.strip().replace("’", "'")
+
+
+def open_page(page, base, stem):
+    page.goto(f"{base}{stem}.html", wait_until="load")
+    # MathJax typesets after load; its startup promise resolves once the whole page is done.
+    try:
+        page.wait_for_function("() => !document.querySelector('.math') || window.MathJax?.startup?.promise")
+    except PlaywrightTimeout:
+        pytest.fail(f"{stem}: MathJax never started (requests refused: {page.refused})")
+    page.evaluate("() => window.MathJax?.startup?.promise")
+
+
+def prose_text(page):
+    """The article's text outside code and typeset math: where raw TeX would show if MathJax had failed."""
+    return page.evaluate("""() => {
+        const article = document.querySelector('article').cloneNode(true);
+        article.querySelectorAll('pre, code, .highlight, script, style, mjx-container').forEach((e) => e.remove());
+        return article.textContent;
+    }""")
+
+
+def check_title_and_sidebar(page, stem, title):
+    assert plain(page.title()).startswith(f"{title} — The VAE series"), page.title()
+    assert plain(page.locator("article h1").first.inner_text()) == title
+    # The sidebar lists every notebook, by its title, in the series' order.
+    sidebar = [plain(text) for text in page.locator("nav.bd-docs-nav a").all_inner_texts()]
+    assert sidebar == [series.heading(i) for i in range(len(series.SERIES))], f"{stem}: sidebar {sidebar}"
+
+
+def check_math(page, stem):
+    """Every formula typeset, none in error, no raw TeX left in the prose."""
+    formulas = page.locator(".math").count()
+    untypeset = page.locator(".math:not(:has(mjx-container))").count()
+    assert untypeset == 0, f"{stem}: {untypeset} of {formulas} formulas were not typeset"
+    errors = page.locator("mjx-merror, .MathJax_Error, .katex-error").all_inner_texts()
+    assert errors == [], f"{stem}: MathJax could not typeset {errors}"
+    assert formulas > 0 or not has_math(stem), f"{stem}: no typeset formula"
+    raw = RAW_TEX.findall(prose_text(page))
+    assert raw == [], f"{stem}: raw TeX in the text: {raw}"
+
+
+def check_images(page, stem):
+    """Every image loaded (the figures; the in-page widgets draw on canvases, not images)."""
+    broken = page.evaluate("() => Array.from(document.images).filter((i) => !(i.complete && i.naturalWidth > 0))"
+                           ".map((i) => i.src.slice(0, 80))")
+    assert broken == [], f"{stem}: images that did not load: {broken}"
+
+
+def check_links(page, base, folder, number):
+    """Previous and next follow the series; every link within the site leads to a page (and anchor) that exists."""
+    stem = PAGES[number][0]
+    previous_link, next_link = page.locator("a.left-prev"), page.locator("a.right-next")
+    expected_previous = f"{PAGES[number - 1][0]}.html" if number > 0 else None
+    expected_next = f"{PAGES[number + 1][0]}.html" if number + 1 < len(PAGES) else None
+    assert (previous_link.get_attribute("href") if previous_link.count() else None) == expected_previous
+    assert (next_link.get_attribute("href") if next_link.count() else None) == expected_next
+    for href in page.evaluate("() => Array.from(document.querySelectorAll('a[href]'), (a) => a.href)"):
+        if href.startswith(base):
+            target, _, anchor = href[len(base):].partition("#")
+            assert (folder / (target or "index.html")).is_file(), f"{stem}: a link to {href} leads nowhere"
+            if anchor and target in ("", f"{stem}.html"):
+                assert page.locator(f"[id='{anchor}']").count() == 1, f"{stem}: no #{anchor} on the page"
+
+
+def check_contents_and_buttons(page, folder, index):
+    """The page's own contents, and the buttons: Binder, Colab, and the notebook itself to download."""
+    stem = series.SERIES[index][0]
+    assert page.locator(".page-toc .toc-entry a").count() >= 3, f"{stem}: no table of contents for the page"
+    assert page.locator(f"a[href='{series.binder_url(index)}']").count() == 1
+    assert page.locator(f"a[href='{series.colab_url(index)}']").count() == 1
+    assert page.locator(f"a[href='_sources/{stem}.ipynb']").count() == 1
+    downloaded = (folder / "_sources" / f"{stem}.ipynb").read_bytes()
+    assert downloaded == (series.NOTEBOOK_DIR / f"{stem}.ipynb").read_bytes()  # the notebook, as committed
+
+
+@pytest.mark.browser
+def test_every_page_reads_offline_with_navigation_math_images_and_buttons(offline_page, site):
+    base, folder = site
+    page = offline_page
+    for number, (stem, title) in enumerate(PAGES):
+        open_page(page, base, stem)
+        check_title_and_sidebar(page, stem, title)
+        check_math(page, stem)
+        check_images(page, stem)
+        check_links(page, base, folder, number)
+        if stem != "index":
+            check_contents_and_buttons(page, folder, number - 1)
+    assert page.refused == [], f"requests that left the site: {page.refused}"
+
+
+@pytest.mark.browser
+def test_kernel_backed_widgets_show_their_first_image_with_its_values(offline_page, site):
+    base, _ = site
+    page = offline_page
+    open_page(page, base, "01_bayes_rule_and_the_intractable_evidence")
+    figures = page.locator("figure.vae-widget-image")
+    assert figures.count() >= 2  # the posterior explorer and the Monte Carlo explorer
+    first = figures.first
+    first.scroll_into_view_if_needed()
+    assert first.locator("img").evaluate("(img) => img.naturalWidth") > 300
+    assert "observed x" in first.locator("figcaption").inner_text()
+    # Shown with the formulas above it: the page a reader meets, for a person to look at.
+    page.evaluate("(figure) => window.scrollBy(0, figure.getBoundingClientRect().top - 350)", first.element_handle())
+    page.screenshot(path=REPO_ROOT / "build" / "book-01-math-and-widget.png")
+    assert page.refused == []
+
+
+@pytest.mark.browser
+def test_the_in_page_widgets_run_live_without_a_kernel(offline_page, site):
+    base, _ = site
+    page = offline_page
+    for stem in ("05_your_first_vae", "07_exploring_the_latent_space"):
+        open_page(page, base, stem)
+        widget = page.locator(".vae-touch-map").first
+        widget.scroll_into_view_if_needed()
+        box = widget.locator("canvas[aria-label^='latent map']").bounding_box()
+        before = widget.get_attribute("data-decoded")
+        page.mouse.move(box["x"] + 0.8 * box["width"], box["y"] + 0.3 * box["height"])
+        assert widget.get_attribute("data-decoded") != before, f"{stem}: the map did not decode a new point"
+        draw = page.locator(".vae-touch-draw").first
+        assert draw.get_attribute("data-state") == "drawn" and "ELBO of the drawing" in draw.inner_text()
+        draw.locator("button:has-text('Clear')").click()
+        assert draw.get_attribute("data-state") == "empty"
+        if stem.startswith("05"):
+            widget.scroll_into_view_if_needed()
+            page.screenshot(path=REPO_ROOT / "build" / "book-05-latent-map.png")
+    assert page.refused == []
+
+
+@pytest.mark.browser
+def test_search_finds_a_page_and_the_index_lists_the_series(offline_page, site):
+    base, _ = site
+    page = offline_page
+    open_page(page, base, "index")
+    page.screenshot(path=REPO_ROOT / "build" / "book-index.png")
+    for stem, title, _ in series.SERIES:  # the table of notebooks: each title, linked to its page
+        assert plain(page.locator(f"article table a[href='{stem}.html']").inner_text()) == title
+    page.goto(f"{base}search.html?q=reparameterization")
+    results = page.locator("#search-results a")
+    results.first.wait_for(timeout=30_000)
+    assert any("04_the_reparameterization_trick.html" in href for href in
+               page.evaluate("() => Array.from(document.querySelectorAll('#search-results a'), (a) => a.href)"))
+    assert page.refused == []
