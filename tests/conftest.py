@@ -51,3 +51,6 @@ def pytest_terminal_summary(terminalreporter):
     folder = REPO_ROOT / "build" / "browser-screenshots"
     if folder.is_dir() and any(folder.iterdir()):
         terminalreporter.write_line(f"browser screenshots: {folder}")
+    book_shots = sorted((REPO_ROOT / "build").glob("book-*.png"))
+    if book_shots:
+        terminalreporter.write_line(f"book site screenshots: {', '.join(str(path) for path in book_shots)}")

@@ -43,7 +43,9 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
     for name in [*WIDGET_CHECKS, TOUCH_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)
-    with LabServer(root, tmp_path_factory.mktemp("lab-home")) as server:
+    # Smoke-test sizes (fewer epochs and digits): the widgets are the same, and tests/test_notebooks.py checks the
+    # full runs' numbers already; the full runs would add minutes here.
+    with LabServer(root, tmp_path_factory.mktemp("lab-home"), environment={"VAE_SMOKE_TEST": "1"}) as server:
         yield server
 
 

@@ -3,7 +3,8 @@
 Colab opens a notebook with its own packages, and the setup cell puts a clone of the series on sys.path there,
 installing nothing. So this test builds a venv with Colab's versions (tests/colab_requirements.txt), adds this
 checkout to it with `pip install --no-deps -e` (the same import, without the clone), and executes every notebook on
-a kernel of that venv.
+a kernel of that venv, at smoke-test sizes (VAE_SMOKE_TEST=1: the same code on fewer digits and epochs; what is
+tested here is that Colab's versions run it, and tests/test_notebooks.py checks the full runs' numbers).
 The venv is kept in build/colab-venv and rebuilt only when the pins change (about 2 minutes on 2 cores).
 """
 
@@ -91,6 +92,7 @@ def test_the_venv_has_colabs_versions_and_no_jupyterlab(colab_python):
 def test_notebook_executes_with_colabs_versions(path, colab_kernel, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [str(colab_kernel),
                                                                      os.environ.get("JUPYTER_PATH")])))
+    monkeypatch.setenv("VAE_SMOKE_TEST", "1")
     notebook = execute(path, tmp_path, monkeypatch, kernel_name=KERNEL_NAME)
     if path.name.startswith("00"):  # the version check lists what Colab lacks instead of stopping
         text = "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", []))

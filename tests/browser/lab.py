@@ -47,16 +47,18 @@ class LabServer:
 
     windowing: the notebook's windowingMode. The tests use "none" (every cell laid out, so every locator finds its
     cell); benchmarks/bench_browser.py uses Lab's default, "contentVisibility", which learners get.
+    environment: variables set for the server and so for its kernels, over this process' own.
     """
 
-    def __init__(self, root, home, windowing="none"):
+    def __init__(self, root, home, windowing="none", environment=None):
         self.root, self.home, self.windowing = Path(root), Path(home), windowing
+        self.extra_environment = dict(environment or {})
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
 
     def environment(self):
-        env = dict(os.environ)
+        env = {**os.environ, **self.extra_environment}
         for name, folder in {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data", "JUPYTER_RUNTIME_DIR": "runtime",
                              "JUPYTERLAB_SETTINGS_DIR": "settings", "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
                              "IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib"}.items():
