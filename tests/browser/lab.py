@@ -122,7 +122,7 @@ class LabServer:
 class NotebookPage:
     """One notebook open in JupyterLab in a Chromium page."""
 
-    def __init__(self, browser, server, name, viewport=(1400, 1000)):
+    def __init__(self, browser, server, name, viewport=(1400, 1000), wait_for_kernel=True):
         self.server, self.name = server, name
         self.page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
         # A workspace of its own: the default one would reopen the tabs of notebooks opened before this one.
@@ -130,7 +130,8 @@ class NotebookPage:
         self.page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{name}?token={server.token}")
         self.panel = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
         self.panel.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=180_000)
-        self.wait_for(self.kernel_ready, 180, "a connected, idle kernel")
+        if wait_for_kernel:  # to run cells; reading the page needs none
+            self.wait_for(self.kernel_ready, 180, "a connected, idle kernel")
 
     def wait_for(self, condition, seconds, what):
         deadline = time.monotonic() + seconds
