@@ -52,9 +52,12 @@ def execute(path, tmp_path, monkeypatch, kernel_name="python3"):
     client = NotebookClient(notebook, timeout=TIMEOUT_PER_CELL, kernel_name=kernel_name,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
-    errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.output_type == "error"]
-    assert not errors
+    assert not error_outputs(notebook)
     return notebook
+
+
+def error_outputs(notebook):
+    return [output for cell in notebook.cells for output in cell.get("outputs", []) if output.output_type == "error"]
 
 
 def executed_by_the_book(path):
@@ -65,10 +68,11 @@ def executed_by_the_book(path):
 
     from vae_helpers import book
 
-    if not book.cache_dir().is_dir():
+    cache_dir = book.cache_dir()
+    if not cache_dir.is_dir():
         return None
     try:
-        _, notebook = get_cache(book.cache_dir()).merge_match_into_notebook(nbformat.read(path, as_version=4))
+        _, notebook = get_cache(cache_dir).merge_match_into_notebook(nbformat.read(path, as_version=4))
     except KeyError:  # this code has not been executed by a book build
         return None
     return notebook
@@ -78,8 +82,7 @@ def executed_by_the_book(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes_on_a_fresh_kernel(path, tmp_path, monkeypatch):
     notebook = executed_by_the_book(path) or execute(path, tmp_path, monkeypatch)
-    errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.output_type == "error"]
-    assert not errors
+    assert not error_outputs(notebook)
     if path.name in CHECKED_EXPECTATIONS:
         problems = expected_results.check(notebook)
         assert not problems, f"{path.name}, Expected results:\n" + "\n".join(problems)
