@@ -18,10 +18,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,book]"
 	touch $@
 
-# The kernel connection class sends widget replies without Nagle's 40 ms delay (vae_helpers/lab_server.py).
+# The kernel connection class sends widget replies without Nagle's 40 ms delay (series_tools/lab_server.py).
 lab: $(BIN)/.installed
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS) \
-	  --ServerApp.kernel_websocket_connection_class=vae_helpers.lab_server.NoDelayKernelConnection
+	  --ServerApp.kernel_websocket_connection_class=series_tools.lab_server.NoDelayKernelConnection
 
 # The browser tests drive JupyterLab in Debian's chromium (never a downloaded browser). Installed here when we
 # are root; otherwise the browser tests are skipped with a message (in CI they fail instead).
@@ -35,9 +35,9 @@ test: $(BIN)/.installed browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The series as a book site in build/html/ (git-ignored): every notebook executed, for reading without a kernel.
-# Executed outputs are cached in build/book/, so a rebuild after a prose change takes seconds (vae_helpers/book.py).
+# Executed outputs are cached in build/book/, so a rebuild after a prose change takes seconds (series_tools/book.py).
 html: $(BIN)/.installed
-	$(BIN)/python -m vae_helpers.book
+	$(BIN)/python -m series_tools.book
 
 # Speed, memory and model quality against the peer, written to benchmarks/RESULTS.md (about 55 minutes on 2
 # cores; not part of the tests); as root also the series and the widgets inside a Binder-like box (1 CPU, 2 GB). Every script runs even when one misses its budget; then make fails at the end.
@@ -53,7 +53,7 @@ bench: $(BIN)/.installed
 	    echo "== benchmarks/bench_browser.py --binder-box"; \
 	    $(BIN)/python benchmarks/bench_browser.py --binder-box || status=1; \
 	  else echo "skipped the Binder box (bench_notebooks.py --binder-box makes cgroups, which needs root)"; fi; \
-	  $(BIN)/python -m vae_helpers.series; \
+	  $(BIN)/python -m series_tools.series; \
 	  test $$status = 0 || { echo "a benchmark missed its budget: see above and benchmarks/RESULTS.md"; exit 1; }
 
 clean-venv:

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_book.py [--full-repeats 1] [--prose-repeats 3]
 
-Each build runs `python -m vae_helpers.book --quiet` in a new process, as `make html` does, over a copy of
+Each build runs `python -m series_tools.book --quiet` in a new process, as `make html` does, over a copy of
 notebooks/ and with its own empty build folder (the repository's build/ is left alone). From nothing: every notebook
 is executed and its outputs cached. After a change to prose: one sentence appended to a markdown cell of a different
 notebook each time; the build must take its outputs from the cache (checked: the cache holds no new record).
@@ -23,16 +23,16 @@ from jupyter_cache import get_cache
 
 from results import write_section
 
-from vae_helpers import book, series
+from series_tools import book, series
 
 FULL_BUDGET_S = 300
 PROSE_BUDGET_S = 30
 
 
 def timed_build(work):
-    """Seconds of one `python -m vae_helpers.book` over work/notebooks, into work/html."""
+    """Seconds of one `python -m series_tools.book` over work/notebooks, into work/html."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "vae_helpers.book", "--quiet", "--output", str(work / "html"),
+    subprocess.run([sys.executable, "-m", "series_tools.book", "--quiet", "--output", str(work / "html"),
                     "--book-dir", str(work / "book"), "--notebooks", str(work / "notebooks")],
                    check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -76,7 +76,7 @@ def main():
     print(verdict)
     write_section("book", "Book site build time", [
         f"`benchmarks/bench_book.py --full-repeats {args.full_repeats} --prose-repeats {args.prose_repeats}`: "
-        "`python -m vae_helpers.book --quiet` (what `make html` runs) in a new process over a copy of notebooks/, "
+        "`python -m series_tools.book --quiet` (what `make html` runs) in a new process over a copy of notebooks/, "
         "into an empty build folder; then, after a sentence is appended to a markdown cell of one notebook (a "
         "different one each time), again, taking every output from the cache (no notebook executed). Seconds, "
         "median over the runs.", "",

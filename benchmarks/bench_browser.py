@@ -204,7 +204,7 @@ def main():
         "the animation frame after the new figure was decoded and drawn on its canvas), mouse moves over the map and one stroke on the "
         "drawing canvas of the in-page widgets (timed by the widget, from the pointer event's timestamp to the "
         "animation frame after its canvases were drawn). JupyterLab runs as `make lab` runs it, with the kernel "
-        "connection of vae_helpers/lab_server.py, and with its default notebook windowing (contentVisibility), "
+        "connection of series_tools/lab_server.py, and with its default notebook windowing (contentVisibility), "
         "as learners get it. Milliseconds; median and 95th percentile per widget.", "",
         "| notebook | widget | driven by | events | median ms | p95 ms |", "|---|---|---|---:|---:|---:|",
         *[f"| {row['notebook']} | `{row['widget']}` | {'keys' if row['kind'] == 'slider' else 'mouse'} | "

@@ -6,7 +6,7 @@ Three figures, each measured in a new Python process (so nothing is cached in me
 file cache, warmed by one untimed run): `import torch` alone; then, with torch already imported, `import
 vae_helpers` (submodules load on first use, so this is the package's own cost); and every submodule a notebook may
 touch (vh.data ... vh.explorers, which bring matplotlib, seaborn and ipywidgets; not the maintainers' tools
-vh.series, which brings nbformat; the book's vae_helpers.book and vae_helpers.render, not submodules of vh,
+vh.series, which brings nbformat; the book's series_tools.book and series_tools.render, not submodules of vh,
 bring Sphinx). Budget for the package itself: 0.1 s.
 """
 

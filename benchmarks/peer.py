@@ -2,9 +2,10 @@
 
 Re-implemented from its description, not copied: an MLP encoder 784 -> 400 (ReLU) -> 20 means and 20 log-variances,
 an MLP decoder 20 -> 400 (ReLU) -> 784 Bernoulli logits, trained on the loss BCE + KL (the negative ELBO) with Adam at
-learning rate 1e-3 and batch size 128. It subclasses vae_helpers.models.VAE only for the shared interface (encode,
-decode, log_likelihood), so the very same training loop, data, binarization and evaluation code run for the peer
-and for the series' models: whatever differs in the results comes from the architecture.
+learning rate 1e-3 and batch size 128. It subclasses vae_helpers.models.VAE only for the shared interface (the
+encoder's output that the posterior part reads, and decode), so the very same parts (N(0, I), a diagonal Gaussian
+q, Bernoulli pixels), training loop, data, binarization and evaluation code run for the peer and for the series'
+models: whatever differs in the results comes from the architecture.
 
 Two deliberate differences from the example, both to make the comparison fair rather than to change the model:
 the example trains on grey-level pixels (its BCE is then not a log-likelihood), here every model sees the same
@@ -15,8 +16,8 @@ returns logits and the loss uses the numerically stable logits form (the same fu
 import torch
 from torch import nn
 
-from vae_helpers.data import IMAGE_SHAPE
-from vae_helpers.models import NUM_PIXELS, VAE
+from vae_helpers.data import IMAGE_SHAPE, NUM_PIXELS
+from vae_helpers.models import VAE
 
 
 class PeerVAE(VAE):
@@ -30,12 +31,14 @@ class PeerVAE(VAE):
         self.fc22 = nn.Linear(hidden_dim, latent_dim)  # log-variance
         self.fc3 = nn.Linear(latent_dim, hidden_dim)
         self.fc4 = nn.Linear(hidden_dim, NUM_PIXELS)
+        self.check_parts()
 
-    def encode(self, x):
+    def encoder_output(self, x, c=None):
+        """mu and logvar side by side, what the default posterior part reads."""
         hidden = torch.relu(self.fc1(x.flatten(start_dim=1)))
-        return self.fc21(hidden), self.fc22(hidden)
+        return torch.cat([self.fc21(hidden), self.fc22(hidden)], dim=-1)
 
-    def decode(self, z):
+    def decode(self, z, c=None):
         return self.fc4(torch.relu(self.fc3(z))).view(-1, *IMAGE_SHAPE)
 
     def config(self):

@@ -16,6 +16,11 @@ def normal(*shape, seed=0):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=DOUBLE)
 
 
+def standard_normal(dim):
+    """The prior N(0, I) of a dim-dimensional code, in float64."""
+    return distributions.DiagonalGaussian(torch.zeros(dim, dtype=DOUBLE), torch.zeros(dim, dtype=DOUBLE))
+
+
 def mixture(mu, logvar):
     """The same mixture q(z) = (1/N) sum_n N(mu_n, diag exp(logvar_n)), built by torch.distributions."""
     components = td.Independent(td.Normal(mu, torch.exp(0.5 * logvar)), 1)
@@ -48,7 +53,7 @@ def test_chunks_do_not_change_the_result(monkeypatch):
 def test_identical_encodings_carry_no_information():
     # q(z|x_n) the same for every n: q(z) = q(z|x), so I = 0 code by code and KL(q(z)||p) = KL(q(z|x)||p)
     mu, logvar = torch.tensor([[1.0, -0.5, 0.2]], dtype=DOUBLE), torch.tensor([[-1.0, 0.3, -2.0]], dtype=DOUBLE)
-    surgery = ap.elbo_surgery(mu.repeat(50, 1), logvar.repeat(50, 1), normal(40, 50, 3, seed=10))
+    surgery = ap.elbo_surgery(mu.repeat(50, 1), logvar.repeat(50, 1), normal(40, 50, 3, seed=10), standard_normal(3))
     assert surgery.information_terms.abs().max() < 1e-10
     closed = distributions.gaussian_kl(mu, logvar).item()
     assert surgery.average_kl == pytest.approx(closed)
@@ -60,7 +65,7 @@ def test_far_apart_narrow_encodings_carry_log_n_nats():
     num_points = 20
     mu = 10.0 * torch.arange(num_points, dtype=DOUBLE)[:, None] * torch.ones(1, 2, dtype=DOUBLE)
     logvar = torch.full_like(mu, 2 * math.log(0.01))
-    surgery = ap.elbo_surgery(mu, logvar, normal(4, num_points, 2, seed=11))
+    surgery = ap.elbo_surgery(mu, logvar, normal(4, num_points, 2, seed=11), standard_normal(2))
     assert surgery.log_n == pytest.approx(math.log(num_points))
     assert surgery.mutual_information == pytest.approx(math.log(num_points), abs=1e-9)
     assert abs(surgery.marginal_kl - (surgery.average_kl - math.log(num_points))) < 3 * surgery.marginal_kl_se
@@ -69,7 +74,7 @@ def test_far_apart_narrow_encodings_carry_log_n_nats():
 def test_the_two_terms_add_up_to_the_average_kl():
     mu, logvar = normal(300, 4, seed=12), -1.0 + 0.5 * normal(300, 4, seed=13)
     eps = normal(8, 300, 4, seed=14)
-    surgery = ap.elbo_surgery(mu, logvar, eps)
+    surgery = ap.elbo_surgery(mu, logvar, eps, standard_normal(4))
     # exactly, on the same codes: (log q(z|x) - log q(z)) + (log q(z) - log p(z)) = log q(z|x) - log p(z)
     z = mu + torch.exp(0.5 * logvar) * eps
     single_sample_kl = distributions.gaussian_log_prob(z, mu, logvar) - distributions.standard_normal_log_prob(z)
@@ -84,9 +89,19 @@ def test_the_two_terms_add_up_to_the_average_kl():
     assert surgery.marginal_kl > 0
 
 
+def test_with_a_prior_that_has_no_closed_form_kl_the_terms_still_add_up_code_by_code():
+    mu, logvar, eps = normal(30, 2, seed=20), -1.0 + 0.5 * normal(30, 2, seed=21), normal(4, 30, 2, seed=22)
+    prior = mixture(normal(3, 2, seed=23), torch.zeros(3, 2, dtype=DOUBLE))  # three Gaussians, equal weights
+    surgery = ap.elbo_surgery(mu, logvar, eps, prior)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    torch.testing.assert_close(surgery.information_terms + surgery.marginal_kl_terms,
+                               distributions.gaussian_log_prob(z, mu, logvar) - prior.log_prob(z))
+    assert surgery.average_kl is None  # no closed form for KL(Gaussian || mixture)
+
+
 def test_standard_errors_match_the_spread_of_repeated_estimates():
     mu, logvar = normal(40, 2, seed=15), -1.0 + 0.3 * normal(40, 2, seed=16)
-    runs = [ap.elbo_surgery(mu, logvar, normal(3, 40, 2, seed=100 + k)) for k in range(300)]
+    runs = [ap.elbo_surgery(mu, logvar, normal(3, 40, 2, seed=100 + k), standard_normal(2)) for k in range(300)]
     for estimate, se in (("mutual_information", "mutual_information_se"), ("marginal_kl", "marginal_kl_se")):
         spread = torch.tensor([getattr(run, estimate) for run in runs], dtype=DOUBLE).std().item()
         typical_se = torch.tensor([getattr(run, se) for run in runs], dtype=DOUBLE).mean().item()
@@ -105,4 +120,4 @@ def test_bad_shapes_and_too_few_draws_say_what_is_wrong():
     with pytest.raises(ValueError, match="at least two encodings"):
         ap.log_aggregate_density(normal(1, 2), normal(1, 2), normal(1, 2), leave_out=torch.tensor([0]))
     with pytest.raises(ValueError, match="at least 2 draws"):
-        ap.elbo_surgery(normal(5, 2), normal(5, 2), normal(1, 5, 2))
+        ap.elbo_surgery(normal(5, 2), normal(5, 2), normal(1, 5, 2), standard_normal(2))

@@ -18,7 +18,7 @@ import pytest
 from jupyter_cache import get_cache
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from vae_helpers import book, series
+from series_tools import book, series
 from vae_helpers.config import REPO_ROOT
 
 pytestmark = pytest.mark.book
@@ -38,7 +38,7 @@ def site():
     """The built site, served on localhost as a reader's browser would get it: (base URL, folder)."""
     # Every page read again (outputs from the cache, or executed on a first build): each warning is shown, and
     # a warning is a page that shows something wrong (a widget with no static form, a broken link, bad math).
-    built = subprocess.run([sys.executable, "-m", "vae_helpers.book", "--quiet", "--fresh-env"], cwd=REPO_ROOT,
+    built = subprocess.run([sys.executable, "-m", "series_tools.book", "--quiet", "--fresh-env"], cwd=REPO_ROOT,
                            capture_output=True, text=True, timeout=1800)
     assert built.returncode == 0, built.stderr[-5000:]
     warnings = [line for line in built.stderr.splitlines() if "WARNING:" in line or "ERROR:" in line]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
 from vae_helpers.distributions import (
+    DiagonalGaussian,
     bernoulli_log_prob,
     gaussian_kl,
     gaussian_log_prob,
@@ -134,3 +135,12 @@ def test_gaussian_log_prob_per_dim_adds_up_to_the_total():
     assert per_dim.shape == (3, 4)
     torch.testing.assert_close(per_dim.sum(-1), gaussian_log_prob(x, mu, logvar))
     torch.testing.assert_close(per_dim, Normal(mu, torch.exp(0.5 * logvar)).log_prob(x))
+
+
+def test_reparameterize_has_the_mean_and_standard_deviation_of_q():
+    mu, logvar = torch.tensor([1.0, -2.0, 0.0], **DOUBLE), torch.tensor([0.0, -2.0, 1.0], **DOUBLE)
+    q = DiagonalGaussian(mu, logvar)
+    z = q.reparameterize(torch.randn(200_000, 3, generator=torch.Generator().manual_seed(8), **DOUBLE))
+    torch.testing.assert_close(z.mean(0), mu, atol=0.01, rtol=0)
+    torch.testing.assert_close(z.std(0), (0.5 * logvar).exp(), atol=0.01, rtol=0)
+    torch.testing.assert_close(q.reparameterize(torch.ones(1, 3, **DOUBLE))[0], mu + (0.5 * logvar).exp())

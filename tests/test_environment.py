@@ -67,7 +67,7 @@ def test_binder_installs_vae_helpers_without_touching_condas_packages():
 
 def test_every_way_of_starting_jupyterlab_uses_the_no_delay_kernel_connection():
     """make lab, Binder's postBuild and the browser tests: the widget timings in benchmarks/ hold for all three."""
-    from vae_helpers.lab_server import NoDelayKernelConnection, SERVER_FLAG
+    from series_tools.lab_server import NoDelayKernelConnection, SERVER_FLAG
 
     class_path = SERVER_FLAG.split("=", 1)[1]
     assert class_path == f"{NoDelayKernelConnection.__module__}.{NoDelayKernelConnection.__name__}"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from vae_helpers import checkpoints, data, objectives
-from vae_helpers.explorers.latent import encode_images
+from vae_helpers.latent_space import encode_images
 from vae_helpers.image_checks import check_images
 from vae_helpers.models import ConvVAE, MLPVAE
 from vae_helpers.training import evaluate_elbo, fit, load_or_train
@@ -69,7 +69,7 @@ def test_every_other_kind_of_bad_image_gets_its_own_hint(grey, bad, error, messa
 def test_good_images_pass_unchanged(grey):
     assert check_images(grey) is grey
     binary = data.binarize(grey, seed=0)
-    assert check_images(binary, binary=True) is binary
+    assert check_images(binary, support="binary") is binary
 
 
 def test_bad_test_images_are_refused_before_any_training_and_no_checkpoint_is_written(grey, tmp_path):

@@ -8,6 +8,9 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
+from vae_helpers import aggregate_posterior, diagnostics
+from vae_helpers import latent_space as space
+from vae_helpers.distributions import DiagonalGaussian
 from vae_helpers.exercises import latent as checks
 from vae_helpers.explorers import latent
 from vae_helpers.models import ConvVAE
@@ -21,7 +24,7 @@ def random_codes(*shape, seed=0):
 
 # ---- lerp and slerp -----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("interpolate", [latent.lerp, latent.slerp])
+@pytest.mark.parametrize("interpolate", [space.lerp, space.slerp])
 def test_both_paths_start_at_z_a_and_end_at_z_b(interpolate):
     z_a, z_b = random_codes(2, 16).unbind()
     torch.testing.assert_close(interpolate(z_a, z_b, 0.0), z_a)
@@ -33,8 +36,8 @@ def test_both_paths_start_at_z_a_and_end_at_z_b(interpolate):
 
 def test_lerp_midpoint_is_the_average_and_steps_are_equal():
     z_a, z_b = random_codes(2, 16).unbind()
-    torch.testing.assert_close(latent.lerp(z_a, z_b, 0.5), (z_a + z_b) / 2)
-    path = latent.lerp(z_a, z_b, torch.linspace(0, 1, 5, dtype=DOUBLE))
+    torch.testing.assert_close(space.lerp(z_a, z_b, 0.5), (z_a + z_b) / 2)
+    path = space.lerp(z_a, z_b, torch.linspace(0, 1, 5, dtype=DOUBLE))
     torch.testing.assert_close(path.diff(dim=0), ((z_b - z_a) / 4).expand(4, -1))
 
 
@@ -42,26 +45,26 @@ def test_slerp_follows_the_unit_circle_between_orthogonal_unit_vectors():
     e0, e1 = torch.tensor([1.0, 0.0], dtype=DOUBLE), torch.tensor([0.0, 1.0], dtype=DOUBLE)
     t = torch.linspace(0, 1, 7, dtype=DOUBLE)
     angle = t * math.pi / 2
-    torch.testing.assert_close(latent.slerp(e0, e1, t), torch.stack([angle.cos(), angle.sin()], dim=1))
+    torch.testing.assert_close(space.slerp(e0, e1, t), torch.stack([angle.cos(), angle.sin()], dim=1))
 
 
 def test_slerp_keeps_the_norm_and_turns_at_constant_speed_when_the_norms_are_equal():
     z_a, z_b = random_codes(2, 16, seed=1).unbind()
     z_b = z_b * z_a.norm() / z_b.norm()
     t = torch.linspace(0, 1, 11, dtype=DOUBLE)
-    path = latent.slerp(z_a, z_b, t)
+    path = space.slerp(z_a, z_b, t)
     torch.testing.assert_close(path.norm(dim=1), z_a.norm().expand(11))
     omega = torch.arccos(z_a @ z_b / z_a.norm() ** 2)
     angles_from_a = torch.arccos((path @ z_a / z_a.norm() ** 2).clamp(-1, 1))
     torch.testing.assert_close(angles_from_a, t * omega)
     # ... while the straight line cuts inside the sphere
-    assert latent.lerp(z_a, z_b, 0.5).norm() < 0.95 * z_a.norm()
+    assert space.lerp(z_a, z_b, 0.5).norm() < 0.95 * z_a.norm()
 
 
 def test_slerp_stays_in_the_plane_of_its_ends_and_interpolates_the_norm_of_unequal_codes_smoothly():
     z_a, z_b = torch.tensor([3.0, 0.0, 0.0], dtype=DOUBLE), torch.tensor([0.0, 1.0, 0.0], dtype=DOUBLE)
     t = torch.linspace(0, 1, 9, dtype=DOUBLE)
-    path = latent.slerp(z_a, z_b, t)
+    path = space.slerp(z_a, z_b, t)
     assert torch.all(path[:, 2] == 0)
     # closed form for orthogonal ends: sin((1-t) pi/2) z_a + sin(t pi/2) z_b
     expected = torch.sin((1 - t) * math.pi / 2)[:, None] * z_a + torch.sin(t * math.pi / 2)[:, None] * z_b
@@ -72,33 +75,33 @@ def test_slerp_of_nearly_parallel_or_equal_codes_is_finite_and_equals_lerp():
     z_a = random_codes(16, seed=2)
     for z_b in (z_a.clone(), z_a * 2.5, z_a + 1e-12, torch.zeros_like(z_a)):
         t = torch.linspace(0, 1, 5, dtype=DOUBLE)
-        path = latent.slerp(z_a, z_b, t)
+        path = space.slerp(z_a, z_b, t)
         assert torch.isfinite(path).all()
-        torch.testing.assert_close(path, latent.lerp(z_a, z_b, t))
+        torch.testing.assert_close(path, space.lerp(z_a, z_b, t))
 
 
 def test_slerp_is_accurate_at_small_angles_in_float32():
     # arccos(cos) would give an angle of 0 or ~3e-4 here in float32; the atan2 form gets it right.
     z_a = torch.tensor([1.0, 0.0])
     z_b = torch.tensor([math.cos(1e-5), math.sin(1e-5)])
-    midpoint = latent.slerp(z_a, z_b, 0.5)
+    midpoint = space.slerp(z_a, z_b, 0.5)
     torch.testing.assert_close(midpoint, torch.tensor([math.cos(5e-6), math.sin(5e-6)]), rtol=1e-6, atol=1e-9)
 
 
 def test_slerp_works_on_batches_of_pairs():
     z_a, z_b = random_codes(4, 16, seed=3), random_codes(4, 16, seed=4)
     t = torch.tensor([0.2, 0.7], dtype=DOUBLE)
-    batched = latent.slerp(z_a, z_b, t)
+    batched = space.slerp(z_a, z_b, t)
     assert batched.shape == (2, 4, 16)
     for i in range(4):
-        torch.testing.assert_close(batched[:, i], latent.slerp(z_a[i], z_b[i], t))
+        torch.testing.assert_close(batched[:, i], space.slerp(z_a[i], z_b[i], t))
 
 
 @pytest.mark.parametrize("spherical", [False, True])
 def test_interpolation_path_is_equally_spaced_in_t(spherical):
     z_a, z_b = random_codes(2, 16, seed=5).unbind()
-    path = latent.interpolation_path(z_a, z_b, num_steps=9, spherical=spherical)
-    interpolate = latent.slerp if spherical else latent.lerp
+    path = space.interpolation_path(z_a, z_b, num_steps=9, spherical=spherical)
+    interpolate = space.slerp if spherical else space.lerp
     torch.testing.assert_close(path, interpolate(z_a, z_b, torch.arange(9, dtype=DOUBLE) / 8))
 
 
@@ -108,17 +111,18 @@ def test_active_dimensions_match_torch_kl_and_leave_out_dimensions_at_the_prior(
     mu, logvar = random_codes(50, 5, seed=6), random_codes(50, 5, seed=7) * 0.5 - 1
     mu[:, [1, 3]], logvar[:, [1, 3]] = 0.0, 0.0  # q(z_d|x) = p(z_d) for every x: no information
     mu[:, 4], logvar[:, 4] = 0.05, -0.01  # nearly the prior: KL ~ 0.00125 nats
-    kl_per_dim, active = latent.active_dimensions(mu, logvar)
+    prior = DiagonalGaussian(torch.zeros(5, dtype=DOUBLE), torch.zeros(5, dtype=DOUBLE))
+    kl_per_dim = diagnostics.kl_per_dimension(DiagonalGaussian(mu, logvar), prior)
     expected = kl_divergence(Normal(mu, (0.5 * logvar).exp()), Normal(0.0, 1.0)).mean(0)
     torch.testing.assert_close(kl_per_dim, expected)
-    assert active.tolist() == [0, 2]
-    assert latent.active_dimensions(mu, logvar, threshold=0.0)[1].tolist() == [0, 2, 4]
+    assert diagnostics.dimensions_with_kl_above(kl_per_dim).tolist() == [0, 2]  # above 0.1 nats
+    assert diagnostics.dimensions_with_kl_above(kl_per_dim, nats=0.0).tolist() == [0, 2, 4]
 
 
 def test_traversal_codes_change_one_dimension_per_row():
     z_base = torch.arange(6, dtype=DOUBLE)
     values = torch.tensor([-3.0, 0.5, 3.0], dtype=DOUBLE)
-    codes = latent.traversal_codes(z_base, [4, 1], values)
+    codes = space.traversal_codes(z_base, [4, 1], values)
     assert codes.shape == (2, 3, 6)
     for row, dim in enumerate([4, 1]):
         for column, value in enumerate(values):
@@ -128,20 +132,10 @@ def test_traversal_codes_change_one_dimension_per_row():
     assert torch.equal(z_base, torch.arange(6, dtype=DOUBLE))  # the base is not modified
 
 
-def test_posterior_codes_have_the_mean_and_standard_deviation_of_q():
-    mu, logvar = torch.tensor([1.0, -2.0, 0.0], dtype=DOUBLE), torch.tensor([0.0, -2.0, 1.0], dtype=DOUBLE)
-    eps = random_codes(200_000, 3, seed=8)
-    z = latent.posterior_codes(mu, logvar, eps)
-    torch.testing.assert_close(z.mean(0), mu, atol=0.01, rtol=0)
-    torch.testing.assert_close(z.std(0), (0.5 * logvar).exp(), atol=0.01, rtol=0)
-    torch.testing.assert_close(latent.posterior_codes(mu, logvar, torch.ones(1, 3, dtype=DOUBLE))[0],
-                               mu + (0.5 * logvar).exp())
-
-
 def test_aggregate_posterior_moments_match_sampling_from_the_mixture():
     mu = torch.tensor([[2.0, 0.0], [-1.0, 0.5], [0.5, -3.0]], dtype=DOUBLE)
     logvar = torch.tensor([[0.0, -1.0], [-2.0, 0.5], [1.0, 0.0]], dtype=DOUBLE)
-    mean, variance = latent.aggregate_posterior_moments(mu, logvar)
+    mean, variance = aggregate_posterior.aggregate_posterior_moments(mu, logvar)
     generator = torch.Generator().manual_seed(9)
     component = torch.randint(0, 3, (400_000,), generator=generator)
     eps = torch.randn(400_000, 2, generator=generator, dtype=DOUBLE)
@@ -154,11 +148,11 @@ def test_encode_and_decode_images_match_the_model_and_decode_to_probabilities():
     torch.manual_seed(0)
     model = ConvVAE(latent_dim=3, channels=(4, 8)).eval()
     images = torch.rand(7, 1, 28, 28)
-    mu, logvar = latent.encode_images(model, images, batch_size=3)  # batches of 3, 3 and 1
+    mu, logvar = space.encode_images(model, images, batch_size=3)  # batches of 3, 3 and 1
     expected_mu, expected_logvar = model.encode(images)
     torch.testing.assert_close(mu, expected_mu)
     torch.testing.assert_close(logvar, expected_logvar)
-    probabilities = latent.decode_images(model, mu)
+    probabilities = space.decode_images(model, mu)
     torch.testing.assert_close(probabilities, model.reconstruct(images))
     assert probabilities.min() >= 0 and probabilities.max() <= 1
 
@@ -216,7 +210,7 @@ def undivided_slerp(z_a, z_b, t):
     return torch.sin((1 - t) * omega) * z_a + torch.sin(t * omega) * z_b
 
 
-@pytest.mark.parametrize("right", [my_slerp, latent.slerp])
+@pytest.mark.parametrize("right", [my_slerp, space.slerp])
 def test_check_slerp_accepts_right_answers(right, capsys):
     assert checks.check_slerp(right) is True
     assert "Correct" in capsys.readouterr().out

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from vae_helpers.models import LOGVAR_MAX, ConvVAE, MLPVAE, ChannelsLastPixelShuffle, build_model, subpixel_from_transposed
+from vae_helpers.models import ConvVAE, MLPVAE, ChannelsLastPixelShuffle, build_model, subpixel_from_transposed
+from vae_helpers.parts import LOGVAR_MAX
 
 MODELS = [MLPVAE(latent_dim=2), MLPVAE(latent_dim=20, hidden_dims=(64,)), ConvVAE(latent_dim=16), ConvVAE(3, (8, 16))]
 

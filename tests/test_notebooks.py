@@ -66,7 +66,7 @@ def executed_by_the_book(path):
     kept per digest of them, book.outputs_digest), so running it again would only repeat it."""
     from jupyter_cache import get_cache
 
-    from vae_helpers import book
+    from series_tools import book
 
     cache_dir = book.cache_dir()
     if not cache_dir.is_dir():

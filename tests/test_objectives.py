@@ -7,9 +7,9 @@ which makes the exact posterior a diagonal Gaussian: an encoder can then represe
 import math
 
 import torch
-from torch.distributions import MultivariateNormal, Normal
+from torch.distributions import Independent, MultivariateNormal, Normal
 
-from vae_helpers.distributions import gaussian_log_prob
+from vae_helpers.distributions import DiagonalGaussian
 from vae_helpers.models import VAE
 from vae_helpers.objectives import elbo, iwae_bound
 
@@ -20,26 +20,28 @@ NOISE_VAR = 0.5
 
 
 class LinearGaussian(VAE):
-    """The model above with an encoder that is the exact posterior, shifted by `mean_error` and `logvar_error`."""
+    """The model above with an encoder that is the exact posterior, shifted by `mean_error` and `logvar_error`:
+    written as parts (the default prior N(0, I), this posterior and likelihood), as any VAE of the series is."""
 
     def __init__(self, mean_error=0.0, logvar_error=0.0):
         super().__init__(latent_dim=2)
         self.mean_error, self.logvar_error = mean_error, logvar_error
         self.posterior_cov = torch.linalg.inv(torch.eye(2, dtype=DOUBLE) + W.T @ W / NOISE_VAR)  # diagonal
+        self.double()  # the prior's buffers too: the model computes in float64
 
-    def check_input(self, x, name="x", *, binary=False):
+    def check_input(self, x, name="x", *, exact=False):
         """This model's data are real 3-vectors, not images: only the shape is checked."""
         if x.dim() != 2 or x.shape[1] != 3:
             raise ValueError(f"{name} must have shape (N, 3), got {tuple(x.shape)}")
         return x
 
-    def encode(self, x):
+    def posterior(self, x, c=None):
         mu = (x - B) @ W @ self.posterior_cov / NOISE_VAR + self.mean_error
         logvar = torch.log(torch.diagonal(self.posterior_cov)).expand_as(mu) + self.logvar_error
-        return mu, logvar
+        return DiagonalGaussian(mu, logvar)
 
-    def log_likelihood(self, x, z):
-        return gaussian_log_prob(x, z @ W.T + B, torch.full_like(x, NOISE_VAR).log())
+    def likelihood(self, z, c=None):
+        return Independent(Normal(z @ W.T + B, NOISE_VAR**0.5), 1)
 
 
 def exact_log_px(x):
@@ -95,9 +97,9 @@ class RecordingLinearGaussian(LinearGaussian):
         super().__init__(**errors)
         self.seen = []
 
-    def log_likelihood(self, x, z):
+    def log_likelihood(self, x, z, c=None):
         self.seen.append((x.clone(), z.clone()))
-        return super().log_likelihood(x, z)
+        return super().log_likelihood(x, z, c)
 
 
 def reference_iwae(model, x, seen):

@@ -18,7 +18,7 @@ def test_tile_images_places_images_row_by_row_with_padding():
     assert canvas.shape == (2 * 2 + 1, 3 * 3 + 2)
     assert canvas[0, 0] == 0.0 and canvas[0, 4] == pytest.approx(0.1) and canvas[3, 4] == pytest.approx(0.4)
     assert canvas[2, 0] == 1.0  # padding is white
-    with pytest.raises(ValueError, match=r"images must have shape \(N, 1, H, W\) or \(N, H, W\), got \(28, 28\)"):
+    with pytest.raises(ValueError, match=r"images must have shape \(N, C, H, W\) with 1 or 3 channels, or \(N, H, W\), got \(28, 28\)"):
         plotting.tile_images(torch.zeros(28, 28))
 
 

@@ -8,7 +8,7 @@ from docutils import nodes
 from docutils.utils import new_document
 from docutils.frontend import get_default_settings
 
-from vae_helpers import book, render, series
+from series_tools import book, render, series
 from vae_helpers.explorers import posterior
 
 PNG = base64.b64encode(b"\x89PNG not really").decode()
@@ -74,12 +74,12 @@ def test_the_index_lists_every_notebook_in_order_and_the_sources_follow_the_note
 
 
 def test_the_cache_digest_follows_the_helpers_and_data_but_not_the_books_own_code(tmp_path):
-    for name in ("vae_helpers/models.py", "vae_helpers/book.py", "data/mnist_5k.npz", "data/downloads/mnist.npz",
+    for name in ("vae_helpers/models.py", "series_tools/book.py", "data/mnist_5k.npz", "data/downloads/mnist.npz",
                  "pyproject.toml"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("version 1")
     before = book.outputs_digest(tmp_path)
-    for unrelated in ("vae_helpers/book.py", "data/downloads/mnist.npz"):
+    for unrelated in ("series_tools/book.py", "data/downloads/mnist.npz"):
         (tmp_path / unrelated).write_text("version 2")
         assert book.outputs_digest(tmp_path) == before, unrelated
     for related in ("vae_helpers/models.py", "data/mnist_5k.npz", "pyproject.toml"):

@@ -1,15 +1,15 @@
-"""The shared parts of the notebooks (setup cell, navigation, tables) are exactly what vae_helpers.series stamps."""
+"""The shared parts of the notebooks (setup cell, navigation, tables) are exactly what series_tools.series stamps."""
 
 import nbformat
 import pytest
 
-from vae_helpers import series
+from series_tools import series
 from vae_helpers.config import REPO_ROOT
 
 
 def test_every_shared_part_is_current():
     differences = series.stamp_all(write=False)
-    assert differences == [], f"run `python -m vae_helpers.series` to restamp: {differences}"
+    assert differences == [], f"run `python -m series_tools.series` to restamp: {differences}"
 
 
 def test_the_series_lists_exactly_the_notebooks_on_disk_with_their_titles():
@@ -98,7 +98,7 @@ def test_the_setup_cell_is_short_and_leaves_the_names_the_notebooks_use(monkeypa
 
 
 def test_the_repository_address_is_written_in_one_place():
-    """Only vae_helpers/series.py spells it; the notebooks and README hold stamped copies (checked above)."""
+    """Only series_tools/series.py spells it; the notebooks and README hold stamped copies (checked above)."""
     import subprocess
 
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.split()
@@ -107,7 +107,7 @@ def test_the_repository_address_is_written_in_one_place():
     spelled = [name for name in tracked
                if name.endswith((".py", ".md", ".yml", ".toml", ".cfg", ".txt", "Makefile", "postBuild"))
                and series.REPOSITORY in (REPO_ROOT / name).read_text(encoding="utf-8")]
-    assert spelled == ["README.md", "vae_helpers/series.py"]
+    assert spelled == ["README.md", "series_tools/series.py"]
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for index in range(len(series.SERIES)):
         assert series.colab_url(index) in readme

@@ -1,4 +1,5 @@
-"""The Python side of the in-page widgets (vae_helpers/explorers/touch.py): what they send the page, what they keep.
+"""The Python side of the in-page widgets (vae_helpers/explorers/touch.py and widgets/in_page.py): what they send the
+page, what they keep.
 
 What the page computes from it (the MNIST-style preprocessing, the encoder and decoder, the ELBO) is tested in
 Chromium by tests/test_browser.py, against torch.
@@ -10,6 +11,7 @@ import torch
 
 from vae_helpers import data, distributions
 from vae_helpers.explorers import touch
+from vae_helpers.widgets import in_page
 from vae_helpers.models import ConvVAE, MLPVAE
 
 
@@ -20,7 +22,7 @@ def small_model():
 
 
 def page_forward(layers, weights, x):
-    """touch.js's layer loop, written with numpy: column-major matrices, then the biases."""
+    """in_page_vae.js's layer loop, written with numpy: column-major matrices, then the biases."""
     for layer in layers:
         rows, cols, offset = layer["rows"], layer["cols"], layer["offset"]
         matrix = weights[offset:offset + rows * cols].reshape(cols, rows).T
@@ -31,7 +33,7 @@ def page_forward(layers, weights, x):
 
 
 def test_the_network_spec_computes_what_the_model_computes(small_model):
-    spec, weights = touch.network_spec(small_model)
+    spec, weights = in_page.network_spec(small_model)
     assert weights.dtype == np.dtype("<f4") and weights.size == small_model.num_parameters()
     images = data.load_digits(split="test", binarized=True, limit=5).images
     with torch.no_grad():
@@ -47,7 +49,7 @@ def test_the_network_spec_computes_what_the_model_computes(small_model):
 
 def test_a_network_the_page_cannot_run_is_refused():
     with pytest.raises(ValueError, match="Linear and ReLU layers only.*Conv2d"):
-        touch.network_spec(ConvVAE(latent_dim=2))
+        in_page.network_spec(ConvVAE(latent_dim=2))
 
 
 def test_the_widgets_need_a_2d_model():

@@ -156,10 +156,10 @@ class RecordingMLPVAE(MLPVAE):
         super().__init__(**config)
         self.training_batches = []
 
-    def encode(self, x):
+    def posterior(self, x, c=None):
         if self.training:
             self.training_batches.append(x.clone())
-        return super().encode(x)
+        return super().posterior(x, c)
 
 
 def test_every_epoch_draws_fresh_binary_pixels_from_the_grey_levels():
@@ -191,9 +191,9 @@ def record_kl_weights(monkeypatch):
 
     calls, original = [], training._batch_loss
 
-    def recording(model, x, beta, free_bits, noise):
+    def recording(model, x, c, beta, free_bits, noise):
         calls.append((beta, free_bits))
-        return original(model, x, beta, free_bits, noise)
+        return original(model, x, c, beta, free_bits, noise)
 
     monkeypatch.setattr(training, "_batch_loss", recording)
     return calls

@@ -1,4 +1,4 @@
-"""Notebook 08's helpers: active units, per-dimension KL, rate and distortion, the beta ladder and its explorer,
+"""Notebook 08's helpers: per-dimension KL and active dimensions, rate and distortion, the beta ladder and its explorer,
 and the exercise checks with right and typical wrong answers."""
 
 import math
@@ -11,25 +11,29 @@ from vae_helpers.explorers import beta as beta_explorer
 from vae_helpers.models import MLPVAE
 
 
-def test_active_units_count_the_dimensions_whose_mean_moves_with_x():
-    generator = torch.Generator().manual_seed(0)
-    mu = torch.randn(2000, 3, generator=generator) * torch.tensor([1.0, 0.2, 0.05])  # variances 1, 0.04, 0.0025
-    activity, active = diagnostics.active_units(mu)
-    assert activity.tolist() == pytest.approx([1.0, 0.04, 0.0025], rel=0.1)
-    assert active.tolist() == [0, 1]
-    assert diagnostics.active_units(mu, threshold=0.05)[1].tolist() == [0]
-    with pytest.raises(ValueError, match=r"mu must be \(N, D\) posterior means of at least 2 images, got shape \(3,\)"):
-        diagnostics.active_units(torch.zeros(3))
-
-
 def test_kl_per_dimension_adds_up_to_the_mean_kl_and_matches_torch():
     generator = torch.Generator().manual_seed(1)
     mu, logvar = torch.randn(50, 4, generator=generator), torch.randn(50, 4, generator=generator)
-    per_dim = diagnostics.kl_per_dimension(mu, logvar)
+    prior = distributions.DiagonalGaussian(torch.zeros(4), torch.zeros(4))
+    per_dim = diagnostics.kl_per_dimension(distributions.DiagonalGaussian(mu, logvar), prior)
     assert per_dim.sum().item() == pytest.approx(distributions.gaussian_kl(mu, logvar).mean().item(), rel=1e-6)
     q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
     p = torch.distributions.Normal(torch.zeros(4), torch.ones(4))
     torch.testing.assert_close(per_dim, torch.distributions.kl_divergence(q, p).mean(0))
+
+
+def test_a_prior_without_terms_per_dimension_is_refused_by_name():
+    q = distributions.DiagonalGaussian(torch.zeros(5, 2), torch.zeros(5, 2))
+    components = torch.distributions.Independent(torch.distributions.Normal(torch.randn(3, 2), torch.ones(3, 2)), 1)
+    mixture = torch.distributions.MixtureSameFamily(torch.distributions.Categorical(logits=torch.zeros(3)), components)
+    with pytest.raises(ValueError, match=r"KL\(DiagonalGaussian \|\| MixtureSameFamily\) has no terms per latent"):
+        diagnostics.kl_per_dimension(q, mixture)
+
+
+def test_active_dimensions_are_those_above_the_series_kl_threshold():
+    kl_per_dim = torch.tensor([0.5, 0.1, 0.09, 2.0, 0.0])
+    assert diagnostics.dimensions_with_kl_above(kl_per_dim).tolist() == [0, 3]  # strictly above 0.1 nats
+    assert diagnostics.dimensions_with_kl_above(kl_per_dim, nats=0.05).tolist() == [0, 1, 2, 3]
 
 
 def test_rate_plus_distortion_is_minus_the_elbo():

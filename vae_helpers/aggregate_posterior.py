@@ -48,6 +48,18 @@ def log_aggregate_density(z, mu, logvar, leave_out=None):
     return torch.cat(pieces)
 
 
+def aggregate_posterior_moments(mu, logvar):
+    """Mean and variance of each dimension of the aggregate posterior q(z) = (1/N) sum_n q(z|x_n) (eq. 7.1).
+
+    The mixture's mean is the average of the means; its variance is the average variance plus the variance of the
+    means (the law of total variance).
+    Args: mu, logvar: (N, D) of q(z|x_n) for N images.
+    Returns: (mean (D,), variance (D,)); both near 0 and 1 when the codes cover the prior N(0, I).
+    Introduced in notebooks/07_exploring_the_latent_space.ipynb.
+    """
+    return mu.mean(0), torch.exp(logvar).mean(0) + mu.var(0, unbiased=False)
+
+
 def stratified_standard_error(terms):
     """Standard error of terms.mean() for terms (S, N): S independent draws for each of N fixed data points.
 
@@ -69,33 +81,36 @@ class ElboSurgery:
     marginal_kl: float  # KL(q(z) || p(z)) = E[log q(z) - log p(z)]
     marginal_kl_se: float
     sum_se: float  # of their sum, the Monte Carlo estimate of the average KL
-    average_kl: float  # E_x[KL(q(z|x) || p(z))] in closed form (no sampling)
+    average_kl: float | None  # E_x[KL(q(z|x) || p(z))] in closed form (no sampling), where the prior has one
     log_n: float  # the upper bound on I_q(x; z)
     information_terms: torch.Tensor  # (S, N) log q(z|x_n) - log q(z) at each code
     marginal_kl_terms: torch.Tensor  # (S, N) log q(z) - log p(z) at each code
 
 
-def elbo_surgery(mu, logvar, eps):
+def elbo_surgery(mu, logvar, eps, prior):
     """Estimate I_q(x; z) and KL(q(z) || p(z)) from codes z = mu + sigma * eps drawn from every q(z|x_n).
 
     Args:
-        mu, logvar: (N, D) of q(z|x_n) for N data points, x uniform over them; p(z) = N(0, I).
+        mu, logvar: (N, D) of q(z|x_n) for N data points, x uniform over them.
         eps: (S, N, D) standard normal noise, S >= 2 draws per data point.
+        prior: p(z), a distribution over codes (the model's prior(), on the device of mu).
     Returns:
         ElboSurgery; information_terms + marginal_kl_terms = log q(z|x_n) - log p(z) exactly, code by code.
     """
-    z = mu + torch.exp(0.5 * logvar) * eps  # (S, N, D), the reparameterization of 04
-    log_q_given_x = distributions.gaussian_log_prob(z, mu, logvar)  # (S, N) log q(z|x_n) at its own codes
+    q = distributions.DiagonalGaussian(mu, logvar)
+    z = q.reparameterize(eps)  # (S, N, D), the reparameterization of 04
+    log_q_given_x = q.log_prob(z)  # (S, N) log q(z|x_n) at its own codes
     log_q = log_aggregate_density(z.reshape(-1, mu.shape[1]), mu, logvar).view(z.shape[:2])  # (S, N)
-    log_p = distributions.standard_normal_log_prob(z)  # (S, N)
+    log_p = prior.log_prob(z)  # (S, N)
     information_terms, marginal_kl_terms = log_q_given_x - log_q, log_q - log_p
+    average_kl = distributions.closed_form_kl(q, prior)
     return ElboSurgery(
         mutual_information=information_terms.mean().item(),
         mutual_information_se=stratified_standard_error(information_terms).item(),
         marginal_kl=marginal_kl_terms.mean().item(),
         marginal_kl_se=stratified_standard_error(marginal_kl_terms).item(),
         sum_se=stratified_standard_error(information_terms + marginal_kl_terms).item(),
-        average_kl=distributions.gaussian_kl(mu, logvar).mean().item(),
+        average_kl=None if average_kl is None else average_kl.mean().item(),
         log_n=math.log(len(mu)),
         information_terms=information_terms,
         marginal_kl_terms=marginal_kl_terms,

@@ -28,7 +28,8 @@ SPLITS = ("train", "validation", "test")
 # class (500 in all), and a sixth of the full datasets' 60,000 (about 10,000, the customary size).
 VALIDATION_FRACTION = {"mnist-5k": 1 / 8, "mnist": 1 / 6, "fashion-mnist": 1 / 6}
 TEST_BINARIZATION_SEED = 0
-IMAGE_SHAPE = (1, 28, 28)  # (channels, height, width) of every image in the series
+IMAGE_SHAPE = (1, 28, 28)  # (channels, height, width) of the digits
+NUM_PIXELS = 1 * 28 * 28
 
 
 class Digits(NamedTuple):

@@ -1,37 +1,39 @@
 """Diagnose a trained VAE: which latent dimensions it uses (posterior collapse) and where it sits between rate and
-distortion (Alemi et al. 2018). Introduced in notebooks/08_when_training_goes_wrong.ipynb."""
+distortion (Alemi et al. 2018). Introduced in notebooks/06_the_convolutional_vae.ipynb and
+notebooks/08_when_training_goes_wrong.ipynb."""
 
 import torch
 
-from vae_helpers import distributions
+from vae_helpers.distributions import kl_per_dim
 from vae_helpers.training import evaluate_elbo
 
-# Burda, Grosse and Salakhutdinov 2016 (section 5.2) call a dimension active above this variance of its mean.
-ACTIVE_UNIT_THRESHOLD = 0.01
+# The series' one rule for an active dimension (06, 07, 08): its KL to the prior, averaged over the data, is above
+# this many nats. Burda, Grosse and Salakhutdinov (2016, section 5.2) use a related criterion, the variance over the
+# data of the dimension's posterior mean above 0.01, which 06 compares with it.
+ACTIVE_KL_NATS = 0.1
 
 
-def active_units(mu, threshold=ACTIVE_UNIT_THRESHOLD):
-    """The active units of Burda et al. (2016): dimension d is active when Cov_x(E_q[z_d | x]) > threshold.
-
-    A dimension whose posterior mean does not move with x tells the decoder nothing about x, whatever its variance.
-    Args:
-        mu: (N, D) posterior means E_q[z | x_n] of N images (e.g. the validation split).
-        threshold: the variance above which a dimension counts as active (0.01 in the paper).
-    Returns:
-        (activity (D,) the variance over the N images of each dimension's mean, active (A,) int64 indices).
-    """
-    if mu.dim() != 2 or len(mu) < 2:
-        raise ValueError(f"mu must be (N, D) posterior means of at least 2 images, got shape {tuple(mu.shape)}")
-    activity = mu.var(0)  # the sample variance over images of E_q[z_d | x]
-    return activity, torch.nonzero(activity > threshold).flatten()
-
-
-def kl_per_dimension(mu, logvar):
+def kl_per_dimension(q, prior):
     """Each latent dimension's KL(q(z_d | x) || p(z_d)) averaged over images: (D,) nats, summing to the mean KL.
 
-    Args: mu, logvar: (N, D) of q(z | x_n) for N images.
+    Args: q: the posteriors q(z | x_n) of N images, a distribution over codes (N, D) (e.g. DiagonalGaussian(mu,
+        logvar)); prior: p(z), e.g. model.prior().
+    Raises: ValueError where the KL has no terms per dimension (a prior that does not factorise, a mixture).
     """
-    return distributions.gaussian_kl(mu, logvar, per_dim=True).mean(0)
+    per_dim = kl_per_dim(q, prior)
+    if per_dim is None:
+        raise ValueError(f"KL({type(q).__name__} || {type(prior).__name__}) has no terms per latent dimension: "
+                         f"both must factorise over the dimensions (a diagonal Gaussian q and prior)")
+    return per_dim.mean(0)
+
+
+def dimensions_with_kl_above(kl_per_dim_mean, nats=ACTIVE_KL_NATS):
+    """The active dimensions: those whose average KL to the prior (kl_per_dimension) is above `nats`.
+
+    A dimension below it has q(z_d|x) close to p(z_d) for every x, so it tells the decoder almost nothing.
+    Returns: (A,) int64 indices, in increasing order.
+    """
+    return torch.nonzero(kl_per_dim_mean > nats).flatten()
 
 
 def rate_distortion(model, images, seed=0):
@@ -39,7 +41,7 @@ def rate_distortion(model, images, seed=0):
 
     The ELBO is -(R + D), so lines R + D = constant in the rate-distortion plane join models of equal ELBO
     (Alemi et al. 2018, "Fixing a broken ELBO"). One fixed sample per image, as in training.evaluate_elbo.
-    Args: model: a VAE; images: (N, 1, 28, 28) binary images.
+    Args: model: a VAE; images: (N, C, H, W) images in its likelihood's support (binary pixels for Bernoulli).
     Returns: (rate, distortion) as floats.
     """
     scores = evaluate_elbo(model, images, seed=seed)

@@ -1,4 +1,5 @@
-"""Log-densities and KL divergences of the distributions a VAE uses, written to be stable at extreme inputs.
+"""Log-densities and KL divergences of the distributions a VAE uses, written to be stable at extreme inputs, and
+the diagonal Gaussian as a torch.distributions object (DiagonalGaussian), which a model's parts return.
 
 Conventions: a diagonal Gaussian is given by its mean `mu` and log-variance `logvar` (never sigma, so any real
 number is valid); Bernoulli pixels by their logits (never probabilities, so log(0) cannot occur).
@@ -8,6 +9,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch.distributions import Independent, Normal, kl_divergence, register_kl
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -81,3 +83,79 @@ def bernoulli_log_prob(x, logits):
 def log_mean_exp(values, dim=0):
     """log(mean(exp(values))) along `dim`, computed with logsumexp so large or tiny values do not overflow."""
     return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])
+
+
+class DiagonalGaussian(Independent):
+    """N(mu, diag(exp(logvar))) over vectors (..., D), as a torch.distributions object: q(z|x) and the default prior.
+
+    It is torch's Independent(Normal(mu, sigma), 1) (entropy, mean, stddev and kl_divergence work as for that),
+    with the series' stable formulas for log_prob and the KL, and draws that take a torch.Generator.
+    Introduced in notebooks/05_your_first_vae.ipynb.
+    """
+
+    def __init__(self, mu, logvar, validate_args=False):
+        self.mu, self.logvar = torch.broadcast_tensors(mu, logvar)
+        super().__init__(Normal(self.mu, torch.exp(0.5 * self.logvar), validate_args=False), 1,
+                         validate_args=validate_args)
+
+    def reparameterize(self, eps):
+        """z = mu + sigma * eps for standard-normal noise eps (..., D): the reparameterization trick (notebook 04)."""
+        return self.mu + torch.exp(0.5 * self.logvar) * eps
+
+    def rsample(self, sample_shape=torch.Size(), generator=None):
+        """Draw codes (*sample_shape, ..., D) through reparameterize, so gradients reach mu and logvar."""
+        shape = self._extended_shape(torch.Size(sample_shape))
+        return self.reparameterize(torch.randn(shape, generator=generator, dtype=self.mu.dtype, device=self.mu.device))
+
+    def sample(self, sample_shape=torch.Size(), generator=None):
+        with torch.no_grad():
+            return self.rsample(sample_shape, generator)
+
+    def log_prob(self, z):
+        return gaussian_log_prob(z, self.mu, self.logvar)
+
+
+@register_kl(DiagonalGaussian, DiagonalGaussian)
+def _kl_diagonal_gaussians(q, p):
+    return gaussian_kl(q.mu, q.logvar, p.mu, p.logvar)
+
+
+def draw(distribution, sample_shape=(), generator=None):
+    """rsample (or sample, where there is no rsample) `sample_shape` draws, reproducibly when given a generator.
+
+    A DiagonalGaussian draws from the generator itself; for any other distribution (torch's take no generator) the
+    global random state is seeded from the generator inside torch.random.fork_rng, which restores it afterwards.
+    """
+    sample = distribution.rsample if distribution.has_rsample else distribution.sample
+    if generator is None:
+        return sample(torch.Size(sample_shape))
+    if isinstance(distribution, DiagonalGaussian):
+        return distribution.rsample(sample_shape, generator)
+    seed = int(torch.randint(2**62, (), generator=generator, device=generator.device))
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return sample(torch.Size(sample_shape))
+
+
+def kl_per_dim(q, p):
+    """KL(q || p) of each latent dimension, (..., D) nats, where both factorise over dimensions and torch knows the
+    pair in closed form (a diagonal Gaussian q and prior); None otherwise (a mixture prior has no such terms)."""
+    if isinstance(q, DiagonalGaussian) and isinstance(p, DiagonalGaussian):
+        return gaussian_kl(q.mu, q.logvar, p.mu, p.logvar, per_dim=True)
+    if all(isinstance(d, Independent) and d.reinterpreted_batch_ndims == 1 for d in (q, p)):
+        try:
+            return kl_divergence(q.base_dist, p.base_dist)
+        except NotImplementedError:
+            return None
+    return None
+
+
+def closed_form_kl(q, p):
+    """KL(q || p) summed over the latent dimensions, (...,) nats, where torch.distributions knows it; else None."""
+    per_dim = kl_per_dim(q, p)
+    if per_dim is not None:
+        return per_dim.sum(-1)
+    try:
+        return kl_divergence(q, p)
+    except NotImplementedError:
+        return None

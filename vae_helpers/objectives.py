@@ -1,55 +1,75 @@
-"""The training objective (the ELBO) and a tighter estimate of log p(x) for evaluation (the IWAE bound)."""
+"""The training objective (the ELBO) and a tighter estimate of log p(x) for evaluation (the IWAE bound), for a model
+of any parts: they read its prior(), posterior(x) and likelihood(z) (vae_helpers.parts)."""
 
+import itertools
 from typing import NamedTuple
 
 import torch
 
-from vae_helpers.distributions import gaussian_kl, gaussian_log_prob, log_mean_exp, standard_normal_log_prob
+from vae_helpers.distributions import closed_form_kl, draw, kl_per_dim, log_mean_exp
 
 
 class ElboTerms(NamedTuple):
     """Per-example terms in nats: total = reconstruction - beta * kl (the ELBO when beta = 1), each (B,)."""
 
     total: torch.Tensor
-    reconstruction: torch.Tensor  # one-sample Monte Carlo estimate of E_q[log p(x|z)]
-    kl: torch.Tensor  # KL(q(z|x) || p(z)), in closed form
-    kl_per_dim: torch.Tensor  # (B, D): its terms, one per latent dimension (free bits floor them)
+    reconstruction: torch.Tensor  # Monte Carlo estimate of E_q[log p(x|z)] (num_samples draws)
+    kl: torch.Tensor  # KL(q(z|x) || p(z)): in closed form, or estimated at the same draws (kl_method says which)
+    kl_per_dim: torch.Tensor | None  # (B, D) its terms per latent dimension (free bits floor them), where defined
+    kl_method: str  # "closed form" or "Monte Carlo"
 
 
-def elbo(model, x, beta=1.0, generator=None):
-    """Estimate the ELBO of each image with one reparameterized sample: E_q[log p(x|z)] - beta * KL(q || p(z)).
+def elbo(model, x, beta=1.0, generator=None, *, c=None, posterior=None, num_samples=1, max_decodes=4096):
+    """Estimate the ELBO of each image: E_q[log p(x|z)] - beta * KL(q(z|x) || p(z)), with reparameterized draws.
 
+    The KL is in closed form where torch.distributions knows the pair (a diagonal Gaussian q and prior), else the
+    Monte Carlo estimate log q(z|x) - log p(z) at the same draws as the reconstruction term.
     Args:
-        model: a VAE (encode, reparameterize, log_likelihood).
-        x: (B, 1, 28, 28) images with pixels in [0, 1]: binary for a true ELBO in nats (grey levels give the
+        model: a VAE (its prior, posterior and likelihood).
+        x: (B, C, H, W) images: for Bernoulli pixels binary for a true ELBO in nats (grey levels give the
             grey-level cross-entropy that fit(binarize=False) trains on).
         beta: weight of the KL term (Higgins et al. 2017); beta = 1 gives the ELBO, a lower bound on log p(x).
-        generator: torch.Generator for the sample, for reproducible estimates.
+        generator: torch.Generator for the draws, for reproducible estimates.
+        c: the condition of each image, for a conditional model.
+        posterior: another q to score instead of the encoder's (e.g. one fitted to each image, inference_gaps);
+            a distribution over codes (B, D). Gradients flow to its parameters.
+        num_samples: draws of z per image, decoded at most max_decodes at a time.
     Returns:
-        ElboTerms(total, reconstruction, kl), each (B,), and kl_per_dim (B, D). Maximise total.mean(); the loss is
+        ElboTerms(total, reconstruction, kl, kl_per_dim, kl_method). Maximise total.mean(); the loss is
         -total.mean().
     Raises:
-        TypeError or ValueError (from model.check_input) for anything else, before the model sees it.
+        TypeError or ValueError (from model.check_input) for images the likelihood does not model, before the
+        model sees them.
     Introduced in notebooks/05_your_first_vae.ipynb.
     """
-    mu, logvar = model.encode(model.check_input(x))
-    z = model.reparameterize(mu, logvar, generator)
-    reconstruction = model.log_likelihood(x, z)
-    kl_per_dim = gaussian_kl(mu, logvar, per_dim=True)
-    kl = kl_per_dim.sum(-1)
-    return ElboTerms(reconstruction - beta * kl, reconstruction, kl, kl_per_dim)
+    x = model.check_input(x)
+    q = posterior if posterior is not None else model.posterior(x, c)
+    p = model.prior()
+    draws = list(draws_in_chunks(q, num_samples, max(1, min(num_samples, max_decodes // len(x))), generator))
+    reconstruction = torch.cat([log_likelihood_of_draws(model, x, z, c) for z in draws]).mean(0)  # (B,)
+    per_dim = kl_per_dim(q, p)  # after the draws: autograd then adds the gradients in the order it always has
+    kl = per_dim.sum(-1) if per_dim is not None else closed_form_kl(q, p)
+    method = "closed form" if kl is not None else "Monte Carlo"
+    if kl is None:
+        kl = torch.cat([q.log_prob(z) - p.log_prob(z) for z in draws]).mean(0)
+    return ElboTerms(reconstruction - beta * kl, reconstruction, kl, per_dim, method)
 
 
 @torch.inference_mode()
-def iwae_bound(model, x, num_samples=1000, *, batch_size=None, max_decodes=4096, generator=None):
+def iwae_bound(model, x, num_samples=1000, *, c=None, proposal=None, batch_size=None, max_decodes=4096,
+               generator=None):
     """Importance-weighted estimate of log p(x) for each image (Burda, Grosse and Salakhutdinov 2016, eq. 8).
 
-    log p(x) >= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),  z_k ~ q(z|x). K = 1 gives the ELBO; the bound
-    tightens as K grows and reaches log p(x) as K -> infinity.
+    log p(x) >= log (1/K) sum_k p(x|z_k) p(z_k) / r(z_k|x),  z_k ~ r(z|x). With the encoder's q as the proposal r,
+    K = 1 gives the ELBO; the bound tightens as K grows and reaches log p(x) as K -> infinity, the faster the closer
+    r is to the posterior.
 
     Args:
-        model: a VAE. x: (B, 1, 28, 28) binary images (checked: grey levels have no log-likelihood in nats).
-        num_samples: K.
+        model: a VAE. x: (B, C, H, W) images in the likelihood's support (binary pixels for Bernoulli: grey levels
+            have no log-likelihood in nats).
+        num_samples: K. c: the condition of each image, for a conditional model.
+        proposal: r, a distribution over codes (B, D) for these images (e.g. each digit's fitted q*), instead of the
+            encoder's q(z|x); then all B images go in one batch.
         batch_size: images per pass (default: chosen so that batch_size * chunk <= max_decodes).
         max_decodes: how many decoder evaluations may be held in memory at once; K is split into chunks
             to respect it; the default keeps a conv VAE's activations to about 200 MB whatever K is.
@@ -59,27 +79,36 @@ def iwae_bound(model, x, num_samples=1000, *, batch_size=None, max_decodes=4096,
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
-    model.check_input(x, binary=True)
+    x = model.check_input(x, exact=True)
+    if proposal is not None:
+        if tuple(proposal.batch_shape) != (len(x),):
+            raise ValueError(f"proposal must be a distribution over codes for each of the {len(x)} images (batch "
+                             f"shape ({len(x)},)), got batch shape {tuple(proposal.batch_shape)}")
+        return _iwae_batch(model, x, c, proposal, num_samples, max(1, max_decodes // len(x)), generator)
     chunk = min(num_samples, max_decodes)
     batch_size = batch_size or max(1, max_decodes // chunk)
-    return torch.cat([_iwae_batch(model, xb, num_samples, chunk, generator) for xb in x.split(batch_size)])
+    conditions = c.split(batch_size) if c is not None else itertools.repeat(None)
+    return torch.cat([_iwae_batch(model, xb, cb, model.posterior(xb, cb), num_samples, chunk, generator)
+                      for xb, cb in zip(x.split(batch_size), conditions)])
 
 
-def log_likelihood_of_draws(model, x, z):
-    """log p(x_b | z_kb) for k draws of codes per image: x (B, 1, 28, 28), z (k, B, D); returns (k, B) nats."""
+def draws_in_chunks(q, num_samples, chunk, generator=None):
+    """Yield num_samples reparameterized draws from q, `chunk` at a time: tensors (k, B, D) with k <= chunk."""
+    for start in range(0, num_samples, chunk):
+        yield draw(q, (min(chunk, num_samples - start),), generator)
+
+
+def log_likelihood_of_draws(model, x, z, c=None):
+    """log p(x_b | z_kb) for k draws of codes per image: x (B, C, H, W), z (k, B, D); returns (k, B) nats."""
     k = z.shape[0]
     x_repeated = x.unsqueeze(0).expand(k, *x.shape).reshape(-1, *x.shape[1:])  # (k * B, ...): image b, k times
-    return model.log_likelihood(x_repeated, z.reshape(-1, z.shape[-1])).view(k, -1)
+    c_repeated = None if c is None else c.unsqueeze(0).expand(k, *c.shape).reshape(-1, *c.shape[1:])
+    return model.log_likelihood(x_repeated, z.reshape(-1, z.shape[-1]), c_repeated).view(k, -1)
 
 
-def _iwae_batch(model, x, num_samples, chunk, generator):
-    """IWAE estimates (B,) for one batch, drawing the K samples `chunk` at a time."""
-    mu, logvar = model.encode(x)  # (B, D) each
-    log_weights = []
-    for start in range(0, num_samples, chunk):
-        k = min(chunk, num_samples - start)
-        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, D)
-        log_px_z = log_likelihood_of_draws(model, x, z)  # (k, B)
-        log_weights.append(log_px_z + standard_normal_log_prob(z) - gaussian_log_prob(z, mu, logvar))
+def _iwae_batch(model, x, c, q, num_samples, chunk, generator):
+    """IWAE estimates (B,) for one batch with proposal q, drawing the K samples `chunk` at a time."""
+    p = model.prior()
+    log_weights = [log_likelihood_of_draws(model, x, z, c) + p.log_prob(z) - q.log_prob(z)  # (k, B)
+                   for z in draws_in_chunks(q, num_samples, chunk, generator)]
     return log_mean_exp(torch.cat(log_weights), dim=0)

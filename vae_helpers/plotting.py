@@ -9,16 +9,19 @@ import torch
 
 
 def tile_images(images, ncols=None, padding=2):
-    """Arrange images (N, 1, H, W) or (N, H, W) into one (rows*(H+p)-p, cols*(W+p)-p) array, row by row."""
+    """Arrange images (N, C, H, W) with C = 1 or 3, or (N, H, W), into one array, row by row: (rows*(H+p)-p,
+    cols*(W+p)-p) for grey images, with a last axis of 3 for colour ones (what imshow draws in colour)."""
     images = torch.as_tensor(images).detach().cpu().float()
-    if images.dim() == 4:
-        images = images[:, 0]
-    if images.dim() != 3:
-        raise ValueError(f"images must have shape (N, 1, H, W) or (N, H, W), got {tuple(images.shape)}")
-    count, height, width = images.shape
+    if images.dim() == 4 and images.shape[1] in (1, 3):
+        images = images[:, 0] if images.shape[1] == 1 else images.permute(0, 2, 3, 1)  # colour: (N, H, W, 3)
+    elif images.dim() != 3:
+        raise ValueError(f"images must have shape (N, C, H, W) with 1 or 3 channels, or (N, H, W), got "
+                         f"{tuple(images.shape)}")
+    count, height, width = images.shape[:3]
     ncols = ncols or math.ceil(math.sqrt(count))
     nrows = math.ceil(count / ncols)
-    canvas = np.ones((nrows * (height + padding) - padding, ncols * (width + padding) - padding), np.float32)
+    canvas = np.ones((nrows * (height + padding) - padding, ncols * (width + padding) - padding,
+                      *images.shape[3:]), np.float32)
     for i, image in enumerate(images.numpy()):
         top, left = (i // ncols) * (height + padding), (i % ncols) * (width + padding)
         canvas[top:top + height, left:left + width] = image
@@ -26,7 +29,7 @@ def tile_images(images, ncols=None, padding=2):
 
 
 def show_images(images, ncols=None, ax=None, title=None):
-    """Show a grid of images with pixel values in [0, 1] (grey levels or probabilities), white on black."""
+    """Show a grid of images with pixel values in [0, 1] (grey levels or probabilities, white on black; or colour)."""
     ax = ax or plt.figure(figsize=(5, 5)).gca()
     ax.imshow(tile_images(images, ncols), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
@@ -86,12 +89,12 @@ def latent_grid(num_per_side=15, quantile_range=(0.05, 0.95)):
 
 @torch.no_grad()
 def plot_latent_manifold(model, num_per_side=15, ax=None, dims=(0, 1)):
-    """Decode a grid of normal quantiles in two latent dimensions (the others at 0) and show the digits."""
+    """Decode a grid of normal quantiles in two latent dimensions (the others at 0) and show the mean images."""
     grid = latent_grid(num_per_side)
     device = next(model.parameters()).device
     z = torch.zeros(len(grid), model.latent_dim, device=device)
     z[:, list(dims)] = grid.to(device)
     ax = ax or plt.figure(figsize=(6, 6)).gca()
-    show_images(torch.sigmoid(model.decode(z)), ncols=num_per_side, ax=ax)
+    show_images(model.likelihood(z).mean, ncols=num_per_side, ax=ax)
     ax.set_title(f"decoded z on normal quantiles of z[{dims[0]}] (right) and z[{dims[1]}] (up)")
     return ax

@@ -90,6 +90,12 @@ def load_pretrained(name, checkpoint_dir=None):
     return model.eval(), record
 
 
+def model_or_shipped(model, name):
+    """`model` if given, else the shipped model `name` (load_pretrained: SHA-256 checked, eval mode): what the
+    widgets of the series load by default."""
+    return model if model is not None else load_pretrained(name)[0]
+
+
 def train(name, num_epochs=None, progress=True):
     """Train recipe `name` on the shipped digits (optionally for fewer epochs); returns (model, history, settings).
 

@@ -1,5 +1,7 @@
 """Train a VAE by maximising the ELBO, record how it went, and reuse a checkpoint instead of retraining."""
 
+import inspect
+import itertools
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -9,10 +11,9 @@ from tqdm.auto import trange
 
 from vae_helpers import checkpoints, config
 from vae_helpers.data import TEST_BINARIZATION_SEED, binarize as binarize_images
+from vae_helpers.distributions import kl_per_dim
+from vae_helpers.image_checks import check_images
 from vae_helpers.objectives import elbo
-
-FIT_DEFAULTS = {"num_epochs": 10, "batch_size": 128, "lr": 1e-3, "beta": 1.0, "seed": 0, "binarize": True,
-                "patience": None, "kl_warmup_epochs": 0, "free_bits": 0.0}
 
 
 @dataclass
@@ -47,21 +48,22 @@ class History:
 
 
 @torch.no_grad()
-def evaluate_elbo(model, images, *, batch_size=500, seed=0, binary=True):
+def evaluate_elbo(model, images, *, conditions=None, batch_size=500, seed=0, binary=True):
     """Mean ELBO terms over `images` (already binary), with a fixed sample so epochs are compared fairly.
 
-    binary=False also scores grey levels (what fit(binarize=False) records); the numbers are then not nats.
+    binary=False also scores grey levels under Bernoulli pixels (what fit(binarize=False) records); the numbers are
+    then not nats. conditions: (N, ...) the condition of each image, for a conditional model.
     Returns: dict with "elbo", "reconstruction" and "kl" in nats per image.
-    Raises: TypeError or ValueError for images that are not (N, 1, 28, 28) floats in [0, 1] (binary if asked).
+    Raises: TypeError or ValueError for images the model's likelihood does not model (binary ones if asked).
     Introduced in notebooks/05_your_first_vae.ipynb.
     """
-    model.check_input(images, "images", binary=binary)
+    model.check_input(images, "images", exact=binary)
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
     sums = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
-    for batch in images.split(batch_size):
-        terms = elbo(model, batch.to(device), generator=generator)
+    for batch, c in zip(images.split(batch_size), _batches(conditions, batch_size, device)):
+        terms = elbo(model, batch.to(device), generator=generator, c=c)
         sums["elbo"] += terms.total.sum().item()
         sums["reconstruction"] += terms.reconstruction.sum().item()
         sums["kl"] += terms.kl.sum().item()
@@ -69,14 +71,15 @@ def evaluate_elbo(model, images, *, batch_size=500, seed=0, binary=True):
 
 
 def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_size=128, lr=1e-3, beta=1.0, seed=0,
-        binarize=True, patience=None, kl_warmup_epochs=0, free_bits=0.0, device=None, progress=True,
-        after_epoch=None, clock=time.perf_counter):
+        binarize=True, patience=None, kl_warmup_epochs=0, free_bits=0.0, train_conditions=None,
+        validation_conditions=None, device=None, progress=True, after_epoch=None, clock=time.perf_counter):
     """Train `model` in place with Adam on the loss -mean(reconstruction - beta * KL); returns a History.
 
     Args:
-        train_images: (N, 1, 28, 28) grey levels in [0, 1]. With binarize=True each epoch sees a fresh
-            Bernoulli draw of them (dynamic binarization), so the ELBO is a true log-likelihood bound in nats.
-        validation_images: (M, 1, 28, 28) images scored after every epoch (binarized once with the fixed seed of
+        train_images: (N, C, H, W) grey levels in [0, 1]. With binarize=True each epoch sees a fresh
+            Bernoulli draw of them (dynamic binarization), so the ELBO is a true log-likelihood bound in nats;
+            binarize=False trains on the images as they are (for a likelihood of grey levels).
+        validation_images: (M, C, H, W) images scored after every epoch (binarized once with the fixed seed of
             data.TEST_BINARIZATION_SEED). When given, the model ends with the weights of the epoch whose validation
             ELBO was highest (history.best_epoch). Never pass the test split: choices are made on validation.
         num_epochs: the most epochs to train. patience: stop once the validation ELBO has not improved for this
@@ -86,21 +89,25 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
             (warmup_beta; Bowman et al. 2016, Sønderby et al. 2016); 0 trains with beta from the first step.
         free_bits: a floor, in nats, under each latent dimension's batch-mean KL in the loss (free_bits_kl;
             Kingma et al. 2016); 0 leaves the KL as it is. Whatever either does to the loss, the History records
-            the true ELBO (beta = 1, no floor).
+            the true ELBO (beta = 1, no floor). Free bits need a KL per dimension (a diagonal Gaussian q and prior).
+        train_conditions, validation_conditions: (N, ...) and (M, ...), the condition c of each image, for a
+            conditional model (models.VAE's condition_dim).
         device: "cpu", "cuda", "mps" or None for the best available.
         after_epoch: optional function called as after_epoch(model, history) after every epoch; training stops
             early when it returns True (benchmarks/bench_quality.py uses it to train for a time budget).
         clock: the function that times each epoch for history.seconds (tests pass a fake one).
     Raises:
-        TypeError or ValueError, before any training, for images that are not (N, 1, 28, 28) floats in [0, 1]
-            and for a patience without validation images.
+        TypeError or ValueError, before any training, for images that are not floats in [0, 1] of the model's
+            shape (or not in its likelihood's support, without binarize), for missing or misshapen conditions, for
+            free bits without a KL per dimension, and for a patience without validation images.
         FloatingPointError if the loss stops being finite (with the epoch and batch where it happened).
     Introduced in notebooks/05_your_first_vae.ipynb.
     """
-    model.check_input(train_images, "train_images")
+    train_images = _checked(model, train_images, "train_images", binarize)
     if validation_images is not None:
-        model.check_input(validation_images, "validation_images")
+        validation_images = _checked(model, validation_images, "validation_images", binarize)
     _check_kl_schedule(kl_warmup_epochs, free_bits)
+    _check_conditions(model, train_images, train_conditions, validation_images, validation_conditions, free_bits)
     if patience is not None and (validation_images is None or not isinstance(patience, int) or patience < 1):
         raise ValueError(f"patience must be a positive whole number of epochs and needs validation_images to "
                          f"watch, got patience={patience!r} with validation_images "
@@ -116,14 +123,15 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
     epochs = trange(1, num_epochs + 1, desc=f"training {type(model).__name__}", unit="epoch", disable=not progress)
     for epoch in epochs:
         start = clock()
-        train_terms = _train_one_epoch(model, optimizer, train_images, batch_size, beta, binarize, generator, noise,
-                                       epoch, lr, kl_warmup_epochs, free_bits)
+        train_terms = _train_one_epoch(model, optimizer, train_images, train_conditions, batch_size, beta, binarize,
+                                       generator, noise, epoch, lr, kl_warmup_epochs, free_bits)
         history.epoch.append(epoch)
         history.seconds.append(clock() - start)
         for name, value in train_terms.items():
             getattr(history, f"train_{name}").append(value)
         if validation_images is not None:
-            for name, value in evaluate_elbo(model, validation_images, seed=seed, binary=binarize).items():
+            for name, value in evaluate_elbo(model, validation_images, conditions=validation_conditions, seed=seed,
+                                             binary=binarize).items():
                 getattr(history, f"validation_{name}").append(value)
             if history.best_epoch is None or history.validation_elbo[-1] > history.at_best_epoch("validation_elbo"):
                 history.best_epoch = epoch
@@ -138,6 +146,14 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
         model.load_state_dict(best_state)  # the epoch validation chose, not merely the last one
     model.eval()
     return history
+
+
+# A recipe's settings (pretrained.py, load_or_train, checkpoint records) with fit()'s own defaults, read from its
+# signature so the two cannot drift apart: the data, the device and the callbacks are not part of a recipe.
+NOT_RECIPE = {"model", "train_images", "validation_images", "train_conditions", "validation_conditions", "device",
+              "progress", "after_epoch", "clock"}
+FIT_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(fit).parameters.items()
+                if name not in NOT_RECIPE}
 
 
 def warmup_beta(step, steps_per_epoch, kl_warmup_epochs, beta=1.0):
@@ -174,16 +190,43 @@ def _check_kl_schedule(kl_warmup_epochs, free_bits):
         raise ValueError(f"free_bits must be a number of nats per latent dimension, 0 or more, got {free_bits!r}")
 
 
-def _batch_loss(model, x, beta, free_bits, noise):
+def _checked(model, images, name, binarize):
+    """The images as the model's dtype, after the check of what fit can train on: grey levels in [0, 1] to binarize,
+    else what the likelihood models."""
+    if binarize:
+        check_images(images, name, shape=model.image_shape, support="unit")
+    return model.check_input(images, name)
+
+
+def _check_conditions(model, train_images, train_conditions, validation_images, validation_conditions, free_bits):
+    """Refuse, before training, conditions that the model would refuse at the first batch, and free bits where the
+    KL has no terms per dimension."""
+    model.check_condition(train_conditions, train_images)
+    if validation_images is not None:
+        model.check_condition(validation_conditions, validation_images)
+    with torch.no_grad():
+        device = next(model.parameters()).device
+        c = None if train_conditions is None else train_conditions[:1].to(device)
+        if free_bits and kl_per_dim(model.posterior(train_images[:1].to(device), c), model.prior()) is None:
+            raise ValueError(f"free_bits floors the KL of each latent dimension, which this model's q and prior "
+                             f"({type(model.prior()).__name__}) do not have: train with free_bits=0")
+
+
+def _batches(conditions, batch_size, device):
+    """The conditions in batches on `device`, or None for every batch when there are none."""
+    return itertools.repeat(None) if conditions is None else (c.to(device) for c in conditions.split(batch_size))
+
+
+def _batch_loss(model, x, c, beta, free_bits, noise):
     """The loss of one batch and its true ELBO terms (beta = 1, no floor), each (B,)."""
-    terms = elbo(model, x, beta=beta, generator=noise)
+    terms = elbo(model, x, beta=beta, generator=noise, c=c)
     if free_bits == 0:
         return -terms.total.mean(), terms.reconstruction, terms.kl
     loss = -(terms.reconstruction.mean() - beta * free_bits_kl(terms.kl_per_dim, free_bits))
     return loss, terms.reconstruction, terms.kl
 
 
-def _train_one_epoch(model, optimizer, images, batch_size, beta, binarize, generator, noise, epoch, lr,
+def _train_one_epoch(model, optimizer, images, conditions, batch_size, beta, binarize, generator, noise, epoch, lr,
                      kl_warmup_epochs, free_bits):
     """One pass over shuffled mini-batches; returns the epoch's mean ELBO terms (beta = 1) per image."""
     model.train()
@@ -194,8 +237,9 @@ def _train_one_epoch(model, optimizer, images, batch_size, beta, binarize, gener
     for step, index in enumerate(batches, start=1):
         x = images[index]
         x = binarize_images(x, generator=generator) if binarize else x
+        c = conditions[index].to(device) if conditions is not None else None
         step_beta = warmup_beta((epoch - 1) * len(batches) + step - 1, len(batches), kl_warmup_epochs, beta)
-        loss, reconstruction, kl = _batch_loss(model, x.to(device), step_beta, free_bits, noise)
+        loss, reconstruction, kl = _batch_loss(model, x.to(device), c, step_beta, free_bits, noise)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"the loss became {loss.item()} at epoch {epoch}, batch {step}: lower the learning rate "

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from vae_helpers.lab_server import SERVER_FLAG
+from series_tools.lab_server import SERVER_FLAG
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -4,7 +4,7 @@ import torch
 
 from vae_helpers import exercises
 from vae_helpers.exercises import as_number, close
-from vae_helpers.models import NUM_PIXELS
+from vae_helpers.data import NUM_PIXELS
 from vae_helpers.training import free_bits_kl
 
 # Exercise 1: a loss that averages the reconstruction over the pixels and the KL over the latent dimensions.

@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from vae_helpers import checkpoints, config, exercises
+from vae_helpers.data import NUM_PIXELS
 from vae_helpers.exercises import as_number, close
 
-NUM_PIXELS = 28 * 28
 # Exercise 1 is checked on two batches: first with moderate logits (where every sound formula agrees), then with a
 # few pixels the decoder gets confidently right or wrong, where sigmoid(logits) rounds to exactly 0 or 1 in float32.
 BATCH_SIZE, LATENT_DIM, EXTREME_LOGIT = 8, 3, 40.0

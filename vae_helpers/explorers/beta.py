@@ -10,8 +10,9 @@ import numpy as np
 import torch
 
 from vae_helpers import data, diagnostics, pretrained
-from vae_helpers.explorers.latent import (ACTIVE_THRESHOLD, IMAGE_STYLE, _title, decode_images, encode_images,
-                                          one_thread)
+from vae_helpers.distributions import DiagonalGaussian, draw
+from vae_helpers.explorers.latent import IMAGE_STYLE, _title, one_thread
+from vae_helpers.latent_space import decode_images, encode_images
 from vae_helpers.plotting import tile_images
 from vae_helpers.widgets import LiveFigure, new_figure
 
@@ -28,20 +29,20 @@ def ladder_summary(models, images, num_digits=NUM_DIGITS, seed=0):
     """What the explorer shows for each model: {beta: dict(rate, distortion, kl_per_dim, active, pictures)}.
 
     rate and distortion in nats per image over `images` (diagnostics.rate_distortion); kl_per_dim (D,) and the
-    number of dimensions above ACTIVE_THRESHOLD nats; pictures: the first num_digits images, their
-    reconstructions (decoded posterior means) and num_digits samples decoded from the same z ~ N(0, I) for
-    every model, tiled in three rows.
+    number of active dimensions (diagnostics.dimensions_with_kl_above); pictures: the first num_digits images,
+    their reconstructions (decoded posterior means) and num_digits samples decoded from codes drawn from each
+    model's prior with the same seed (for N(0, I) the same codes), tiled in three rows.
     """
     summary = {}
     for beta, model in models.items():
         rate, distortion = diagnostics.rate_distortion(model, images, seed=seed)
         mu, logvar = encode_images(model, images)
-        kl_per_dim = diagnostics.kl_per_dimension(mu, logvar)
-        z_prior = torch.randn(num_digits, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+        kl_per_dim = diagnostics.kl_per_dimension(DiagonalGaussian(mu, logvar), model.prior())
+        z_prior = draw(model.prior(), (num_digits,), torch.Generator(device=mu.device).manual_seed(seed))
         rows = torch.cat([images[:num_digits].cpu(), decode_images(model, mu[:num_digits]),
                           decode_images(model, z_prior)])
         summary[beta] = {"rate": rate, "distortion": distortion, "kl_per_dim": kl_per_dim.cpu(),
-                         "active": int((kl_per_dim > ACTIVE_THRESHOLD).sum()),
+                         "active": len(diagnostics.dimensions_with_kl_above(kl_per_dim)),
                          "pictures": tile_images(rows, ncols=num_digits)}
     return summary
 
@@ -79,7 +80,7 @@ def beta_ladder_explorer(models=None, beta=1.0, images=None):
     _title(ax_plane, "grey lines: equal ELBO = −(R + D), every 10 nats", fontsize="small")
     dims = np.arange(len(summary[betas[0]]["kl_per_dim"]))
     bars = ax_kl.bar(dims, np.zeros(len(dims)), color="tab:blue", width=0.7)
-    ax_kl.axhline(ACTIVE_THRESHOLD, color="black", linewidth=0.8, linestyle=":")
+    ax_kl.axhline(diagnostics.ACTIVE_KL_NATS, color="black", linewidth=0.8, linestyle=":")
     ax_kl.set(ylim=(0, max(s["kl_per_dim"].max().item() for s in summary.values()) * 1.1), xlabel="latent dimension d",
               ylabel="KL of dimension d (nats)")
     kl_title = _title(ax_kl, "", fontsize="small")
@@ -93,7 +94,7 @@ def beta_ladder_explorer(models=None, beta=1.0, images=None):
         current.set_data([chosen["rate"]], [chosen["distortion"]])
         for bar, height in zip(bars, chosen["kl_per_dim"].tolist()):
             bar.set_height(height)
-        kl_title.set_text(f"{chosen['active']} of {len(dims)} dims above {ACTIVE_THRESHOLD} nats (dotted line)")
+        kl_title.set_text(f"{chosen['active']} of {len(dims)} dims above {diagnostics.ACTIVE_KL_NATS} nats (dotted line)")
         picture.set_data(chosen["pictures"])
         return {"beta": beta, "rate": chosen["rate"], "distortion": chosen["distortion"],
                 "ELBO": -(chosen["rate"] + chosen["distortion"]), "active dims": chosen["active"]}

@@ -1,10 +1,11 @@
 """Notebook 07's explorers: traverse, interpolate and sample the latent space of the shipped VAEs, and look at
 q(z|x) for one digit.
 
-Every factory loads a shipped checkpoint by default (vae_helpers.pretrained.load_pretrained; pass `model=` to use
+Every factory loads a shipped checkpoint by default (vae_helpers.pretrained.model_or_shipped; pass `model=` to use
 another), encodes the test split once when it is built, and then decodes only a small batch per move of a control,
-so each update stays well under the series' 50 ms budget. The plain functions (lerp, slerp, active_dimensions, ...)
-compute what the widgets draw and are tested without a browser in tests/test_latent_explorers.py.
+so each update stays well under the series' 50 ms budget. The maths they draw (lerp, slerp, traversal codes,
+encoding and decoding batches) is in vae_helpers.latent_space, tested without a browser in
+tests/test_latent_explorers.py.
 """
 
 from contextlib import contextmanager
@@ -17,149 +18,20 @@ from matplotlib.collections import LineCollection
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from vae_helpers import data, diagnostics, distributions, pretrained
+from vae_helpers import data, diagnostics
+from vae_helpers.distributions import DiagonalGaussian, closed_form_kl, draw
+from vae_helpers.latent_space import decode_images, encode_images, interpolation_path, lerp, slerp
 from vae_helpers.plotting import tile_images
+from vae_helpers.pretrained import model_or_shipped
 from vae_helpers.widgets import LiveFigure, new_figure, slider
 
-CONV_MODEL, MAP_MODEL = "conv_vae_16d", "mlp_vae_2d"  # the shipped checkpoints the widgets load by default
-# (the 2-D map, which runs in the page, is in touch.py)
-ACTIVE_THRESHOLD = 0.1  # nats: a latent dimension whose average KL to the prior is below this carries ~no information
+CONV_MODEL = "conv_vae_16d"  # the shipped checkpoint the widgets load by default (the 2-D map's is in touch.py)
 IMAGE_STYLE = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0, "interpolation": "nearest"}
 PADDING = 2  # pixels between the images of a tiled strip or grid (tile_images' default)
 SLIDER_STEP = 0.05  # of the traversal's sliders
 
 
-# ---- the math the widgets draw ------------------------------------------------------------------------------------
-
-def _positions(t, z):
-    """t as a tensor that broadcasts against codes z (..., D): a scalar stays a scalar, (T,) becomes (T, 1, ..., 1)."""
-    t = torch.as_tensor(t, dtype=z.dtype, device=z.device)
-    return t if t.dim() == 0 else t.reshape(-1, *[1] * z.dim())
-
-
-def lerp(z_a, z_b, t):
-    """Interpolate linearly between two codes: (1 - t) z_a + t z_b (eq. 7.3).
-
-    Args:
-        z_a, z_b: (..., D) latent codes (the path's two ends).
-        t: a number in [0, 1], or (T,) numbers: the position along the path.
-    Returns:
-        (..., D) for a number t, (T, ..., D) for T positions.
-    Introduced in notebooks/07_exploring_the_latent_space.ipynb.
-    """
-    t = _positions(t, z_a)
-    return (1 - t) * z_a + t * z_b
-
-
-def slerp(z_a, z_b, t, eps=1e-6):
-    """Interpolate along the great circle from z_a to z_b (spherical linear interpolation, eq. 7.4).
-
-    slerp(t) = sin((1 - t) omega) / sin(omega) * z_a + sin(t omega) / sin(omega) * z_b, omega the angle between z_a
-    and z_b (Shoemake 1985; White 2016, "Sampling generative networks", for latent spaces). When |z_a| = |z_b| every
-    point on the path has that same norm. Where sin(omega) < eps (nearly parallel codes, or opposite ones, for which
-    no single great circle exists) or a code is zero, it returns lerp, the formula's limit as omega -> 0.
-    Args:
-        z_a, z_b: (..., D) latent codes; t: a number in [0, 1], or (T,) numbers.
-    Returns:
-        (..., D) for a number t, (T, ..., D) for T positions.
-    Introduced in notebooks/07_exploring_the_latent_space.ipynb.
-    """
-    t = _positions(t, z_a)
-    unit_a, unit_b = F.normalize(z_a, dim=-1), F.normalize(z_b, dim=-1)
-    # The angle as 2 atan2(|a - b|, |a + b|) of the unit vectors is accurate at every angle, unlike arccos(a . b),
-    # which loses half its digits near 0 and pi (Kahan 2006, "How futile are mindless assessments of roundoff").
-    omega = 2 * torch.atan2((unit_a - unit_b).norm(dim=-1, keepdim=True), (unit_a + unit_b).norm(dim=-1, keepdim=True))
-    sin_omega = torch.sin(omega)
-    # A zero code has no direction: the angle is undefined, and the straight line is the natural path.
-    has_zero = (z_a.norm(dim=-1, keepdim=True) == 0) | (z_b.norm(dim=-1, keepdim=True) == 0)
-    straight = (sin_omega < eps) | has_zero
-    safe_sin = torch.where(straight, torch.ones_like(sin_omega), sin_omega)  # no 0 / 0, even in the unused branch
-    weight_a = torch.where(straight, 1 - t, torch.sin((1 - t) * omega) / safe_sin)
-    weight_b = torch.where(straight, t, torch.sin(t * omega) / safe_sin)
-    return weight_a * z_a + weight_b * z_b
-
-
-def interpolation_path(z_a, z_b, num_steps=9, spherical=False):
-    """Codes (num_steps, D) at equally spaced t from 0 (z_a) to 1 (z_b), by slerp if `spherical`, else by lerp.
-
-    Introduced in notebooks/07_exploring_the_latent_space.ipynb.
-    """
-    steps = torch.linspace(0.0, 1.0, num_steps, dtype=z_a.dtype, device=z_a.device)
-    return (slerp if spherical else lerp)(z_a, z_b, steps)
-
-
-def active_dimensions(mu, logvar, threshold=ACTIVE_THRESHOLD):
-    """Find the latent dimensions the encoder uses: those whose KL to the prior, averaged over the data, > threshold.
-
-    Args:
-        mu, logvar: (N, D) means and log-variances of q(z|x) for N images (e.g. the test split).
-        threshold: nats; a dimension below it has q(z_d|x) ~ p(z_d) for every x, so it tells the decoder nothing.
-    Returns:
-        (kl_per_dim (D,) in nats, active (A,) int64 indices of the active dimensions, in increasing order).
-    Introduced in notebooks/07_exploring_the_latent_space.ipynb.
-    """
-    kl_per_dim = diagnostics.kl_per_dimension(mu, logvar)
-    return kl_per_dim, torch.nonzero(kl_per_dim > threshold).flatten()
-
-
-def traversal_codes(z_base, dims, values):
-    """Codes for a traversal grid: row i sets dimension dims[i] of z_base to each of `values` in turn.
-
-    Args:
-        z_base: (D,) the code the traversal starts from (e.g. the posterior mean of a test digit).
-        dims: (R,) indices of the dimensions to vary; values: (C,) the values each takes.
-    Returns:
-        (R, C, D) codes; entry [i, j] equals z_base except at dims[i], which is values[j].
-    Introduced in notebooks/07_exploring_the_latent_space.ipynb.
-    """
-    dims = torch.as_tensor(dims, dtype=torch.long)
-    values = torch.as_tensor(values, dtype=z_base.dtype, device=z_base.device)
-    codes = z_base.expand(len(dims), len(values), -1).clone()
-    codes[torch.arange(len(dims)), :, dims] = values  # row i, every column, dimension dims[i]
-    return codes
-
-
-def posterior_codes(mu, logvar, eps):
-    """Samples z = mu + sigma * eps of q(z|x) for fixed noise eps (the reparameterization of notebook 04).
-
-    Args: mu, logvar: (D,) or (B, D) mean and log-variance of q(z|x); eps: (K, D) or (K, B, D) standard normal noise.
-    Returns: (K, D) or (K, B, D) codes; with eps fixed they change only when q(z|x) does.
-    Introduced in notebooks/07_exploring_the_latent_space.ipynb.
-    """
-    return mu + torch.exp(0.5 * logvar) * eps
-
-
-def aggregate_posterior_moments(mu, logvar):
-    """Mean and variance of each dimension of the aggregate posterior q(z) = (1/N) sum_n q(z|x_n) (eq. 7.1).
-
-    The mixture's mean is the average of the means; its variance is the average variance plus the variance of the
-    means (the law of total variance).
-    Args: mu, logvar: (N, D) of q(z|x_n) for N images.
-    Returns: (mean (D,), variance (D,)); both near 0 and 1 when the codes cover the prior N(0, I).
-    Introduced in notebooks/07_exploring_the_latent_space.ipynb.
-    """
-    return mu.mean(0), torch.exp(logvar).mean(0) + mu.var(0, unbiased=False)
-
-
-@torch.no_grad()
-def encode_images(model, images, batch_size=500):
-    """Encode images (N, 1, 28, 28) in batches, without gradients: (mu, logvar) of q(z|x), each (N, D), on the
-    model's device. Images that are not floats in [0, 1] of that shape get a clear TypeError or ValueError."""
-    model.check_input(images, "images")
-    device = next(model.parameters()).device
-    pairs = [model.encode(batch.to(device)) for batch in images.split(batch_size)]
-    return torch.cat([mu for mu, _ in pairs]), torch.cat([logvar for _, logvar in pairs])
-
-
-@torch.no_grad()
-def decode_images(model, z):
-    """Decode codes z (B, D) to pixel probabilities sigmoid(f_theta(z)), (B, 1, 28, 28) on the CPU, without gradients.
-
-    The mean of p_theta(x|z); z may live on any device (it is moved to the model's).
-    Introduced in notebooks/07_exploring_the_latent_space.ipynb.
-    """
-    return torch.sigmoid(model.decode(z.to(next(model.parameters()).device))).cpu()
-
+# ---- shared by the widgets ----------------------------------------------------------------------------------------
 
 @contextmanager
 def one_thread():
@@ -174,13 +46,6 @@ def one_thread():
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-# ---- shared by the widgets ----------------------------------------------------------------------------------------
-
-def _model_or_shipped(model, name):
-    """`model` if given, else the shipped checkpoint `name` (SHA-256 checked, eval mode)."""
-    return model if model is not None else pretrained.load_pretrained(name)[0]
 
 
 def _image_axes(ax, shape, title=None):
@@ -210,16 +75,19 @@ def _live(figure, update, controls, changing, actions=None, columns=1):
 
 # ---- the five widgets ---------------------------------------------------------------------------------------------
 
-def traversal_explorer(model=None, digit_index=0, threshold=ACTIVE_THRESHOLD):
+def traversal_explorer(model=None, digit_index=0, threshold=diagnostics.ACTIVE_KL_NATS):
     """One slider per active latent dimension of the conv VAE, starting at a test digit's posterior mean.
 
-    The decoded digit and the bar chart of z update as you drag; inactive dimensions (average KL below `threshold`)
-    stay at the digit's posterior mean. LiveFigure stacks the controls vertically, one slider per row.
+    The decoded digit and the bar chart of z update as you drag; inactive dimensions (average KL below `threshold`
+    nats, diagnostics.dimensions_with_kl_above) stay at the digit's posterior mean. The readout's log p(z) is under
+    the model's prior.
     """
-    model = _model_or_shipped(model, CONV_MODEL)
+    model = model_or_shipped(model, CONV_MODEL)
     test = data.load_digits(split="test", binarized=True)
     mu, logvar = encode_images(model, test.images)  # once, at build time
-    kl_per_dim, active = active_dimensions(mu, logvar, threshold)
+    prior = model.prior()
+    kl_per_dim = diagnostics.kl_per_dimension(DiagonalGaussian(mu, logvar), prior).cpu()
+    active = diagnostics.dimensions_with_kl_above(kl_per_dim, threshold)
     z_base = mu[digit_index].cpu()
     # The sliders start on their grid, as the browser shows them (0.15, not 0.1500000059): the browser rounds a
     # value that is off the grid and sends it back, which would redraw once per slider and count every dimension
@@ -251,7 +119,7 @@ def traversal_explorer(model=None, digit_index=0, threshold=ACTIVE_THRESHOLD):
             image.set_data(decode_images(model, z[None])[0, 0].numpy())
         for bar, height in zip(bars, z.tolist()):
             bar.set_height(height)
-        return {"|z|": z.norm().item(), "log p(z)": distributions.standard_normal_log_prob(z).item(),
+        return {"|z|": z.norm().item(), "log p(z)": prior.log_prob(z.to(prior.mean.device)).item(),
                 "dims moved": int((z - z_start).abs().gt(1e-6).sum())}
 
     controls = {f"z{d}": slider(f"z[{d}] (KL {kl_per_dim[d].item():.2f})", -3.0, 3.0, value, SLIDER_STEP)
@@ -268,7 +136,7 @@ def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=Fa
     Top: num_steps decodings along the path, the one nearest t boxed. Bottom: digit A, the decoding at t, digit B,
     and the norm |z(t)| along the straight (lerp) and the spherical (slerp) path.
     """
-    model = _model_or_shipped(model, CONV_MODEL)
+    model = model_or_shipped(model, CONV_MODEL)
     test = data.load_digits(split="test", binarized=True)
     mu = encode_images(model, test.images)[0].cpu()  # once, at build time
     num_digits = len(test.images)
@@ -298,9 +166,12 @@ def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=Fa
         z_a, z_b = mu[index_a], mu[index_b]
         interpolate = slerp if spherical else lerp
         codes = torch.cat([interpolation_path(z_a, z_b, num_steps, spherical), interpolate(z_a, z_b, t)[None]])
+        x_pair = test.images[[index_a, index_b]]
         with torch.inference_mode(), one_thread():
-            logits = model.decode(codes.to(next(model.parameters()).device)).cpu()
-        images = torch.sigmoid(logits)
+            output = model.decode(codes.to(next(model.parameters()).device))
+            images = model.parts["likelihood"](output).mean.cpu()
+            at_t = model.parts["likelihood"](output[-1:].expand(2, *output.shape[1:]))  # p(x|z(t)), twice
+            log_likelihoods = at_t.log_prob(x_pair.to(output.device)).cpu()  # log p(x_A|z(t)), log p(x_B|z(t))
         strip.set_data(tile_images(images[:num_steps], ncols=num_steps))
         box.set_x(round(t * (num_steps - 1)) * cell - 1.5)
         strip_title.set_text(f"decoded along the {'spherical (slerp)' if spherical else 'straight (lerp)'} path, "
@@ -312,8 +183,6 @@ def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=Fa
         line_slerp.set_ydata(slerp(z_a, z_b, t_grid).norm(dim=-1).numpy())
         z_t = codes[-1]
         current.set_data([t], [z_t.norm().item()])
-        x_pair = test.images[[index_a, index_b]]
-        log_likelihoods = distributions.bernoulli_log_prob(x_pair, logits[-1:].expand(2, -1, -1, -1))
         angle = torch.rad2deg(torch.arccos(F.cosine_similarity(z_a, z_b, dim=0).clamp(-1, 1))).item()
         return {"t": t, "|z(t)|": z_t.norm().item(), "log p(x_A|z(t))": log_likelihoods[0].item(),
                 "log p(x_B|z(t))": log_likelihoods[1].item(), "angle A–B (degrees)": angle}
@@ -331,18 +200,19 @@ def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=Fa
 
 
 def generation_explorer(model=None, temperature=1.0, num_per_side=6, seed=0):
-    """A grid of new digits decoded from z ~ N(0, T^2 I): a temperature slider and a "New digits" button.
+    """A grid of new digits decoded from z = T * eps, eps drawn from the prior (for N(0, I): z ~ N(0, T^2 I)): a
+    temperature slider and a "New digits" button.
 
-    The noise eps ~ N(0, I) is drawn by the button (from a generator kept here, so the sequence of draws is
-    reproducible) and z = T * eps, so moving the slider rescales the same codes and a click draws new ones.
+    eps is drawn by the button (from a generator kept here, so the sequence of draws is reproducible), so moving
+    the slider rescales the same codes and a click draws new ones.
     """
-    model = _model_or_shipped(model, CONV_MODEL)
+    model = model_or_shipped(model, CONV_MODEL)
     generator = torch.Generator().manual_seed(seed)
     num_samples = num_per_side**2
-    state = {"eps": torch.randn(num_samples, model.latent_dim, generator=generator), "draw": 1}
+    state = {"eps": draw(model.prior(), (num_samples,), generator).cpu(), "draw": 1}
 
     def new_digits():
-        state["eps"] = torch.randn(num_samples, model.latent_dim, generator=generator)
+        state["eps"] = draw(model.prior(), (num_samples,), generator).cpu()
         state["draw"] += 1
 
     figure = new_figure(3.4, 3.6)
@@ -368,9 +238,11 @@ def uncertainty_explorer(model=None, index=0, num_samples=8, seed=0):
 
     The noise eps is drawn once, so the samples change only when the digit does.
     """
-    model = _model_or_shipped(model, CONV_MODEL)
+    model = model_or_shipped(model, CONV_MODEL)
     test = data.load_digits(split="test", binarized=True)
-    mu_all, logvar_all = (values.cpu() for values in encode_images(model, test.images))  # once, at build time
+    mu_all, logvar_all = encode_images(model, test.images)  # once, at build time
+    kl_all = closed_form_kl(DiagonalGaussian(mu_all, logvar_all), model.prior()).cpu()  # (1000,) nats
+    mu_all, logvar_all = mu_all.cpu(), logvar_all.cpu()
     eps = torch.randn(num_samples, model.latent_dim, generator=torch.Generator().manual_seed(seed))
     dims = torch.arange(model.latent_dim, dtype=torch.float32)
     ncols = num_samples // 2 if num_samples % 2 == 0 else num_samples
@@ -392,11 +264,12 @@ def uncertainty_explorer(model=None, index=0, num_samples=8, seed=0):
     def update(index):
         mu, logvar = mu_all[index], logvar_all[index]
         sigma = torch.exp(0.5 * logvar)
-        z = posterior_codes(mu, logvar, eps)  # (num_samples, D)
+        z = DiagonalGaussian(mu, logvar).reparameterize(eps)  # (num_samples, D)
         with torch.inference_mode(), one_thread():
-            logits = model.decode(torch.cat([z, mu[None]]).to(next(model.parameters()).device)).cpu()
-        images = torch.sigmoid(logits[:num_samples])
-        log_likelihood = distributions.bernoulli_log_prob(test.images[index:index + 1], logits[-1:]).item()
+            output = model.decode(torch.cat([z, mu[None]]).to(next(model.parameters()).device))
+            images = model.parts["likelihood"](output[:num_samples]).mean.cpu()
+            at_mean = model.parts["likelihood"](output[-1:])  # p(x|z = mu)
+            log_likelihood = at_mean.log_prob(test.images[index:index + 1].to(output.device)).item()
         image_input.set_data(test.images[index, 0].numpy())
         image_samples.set_data(tile_images(images, ncols=ncols))
         bars.set_segments(torch.stack([torch.stack([dims, mu - 2 * sigma], 1),
@@ -404,7 +277,7 @@ def uncertainty_explorer(model=None, index=0, num_samples=8, seed=0):
         means.set_ydata(mu.numpy())
         dots.set_data(sample_x.numpy(), z.flatten().numpy())
         return {"label": test.labels[index].item(), "mean σ": sigma.mean().item(),
-                "KL(q‖p(z)) nats": distributions.gaussian_kl(mu, logvar).item(), "log p(x|z=μ)": log_likelihood}
+                "KL(q‖p(z)) nats": kl_all[index].item(), "log p(x|z=μ)": log_likelihood}
 
     controls = {"index": widgets.IntSlider(index, 0, len(test.images) - 1, description="test digit",
                                            continuous_update=True, style={"description_width": "initial"},

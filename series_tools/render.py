@@ -1,9 +1,10 @@
-"""How a widget output shows on a page without a kernel (the book site of vae_helpers.book).
+"""How a widget output shows on a page without a kernel (the book site of series_tools.book).
 
 An anywidget of explorers/touch.py runs its own module in the page from its saved state, so it stays fully
-interactive; a kernel-backed widget (a widgets.LiveFigure) becomes the image of its initial state, captioned with
-its controls' values and readout. SeriesRenderer hands these to myst-nb in place of its ipywidgets embedding, which
-would load the widget manager from a CDN.
+interactive; the widgets it refers to (the shared weights of widgets/in_page.py) go into the page once, as JSON
+that the module reads through model.widget_manager.get_model. A kernel-backed widget (a widgets.LiveFigure)
+becomes the image of its initial state, captioned with its controls' values and readout. SeriesRenderer hands
+these to myst-nb in place of its ipywidgets embedding, which would load the widget manager from a CDN.
 """
 
 import html
@@ -15,34 +16,69 @@ from myst_nb.core.render import NbElementRenderer
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # Runs an anywidget's own module on a page without a kernel: a model that answers get() from the saved state
-# (binary buffers as DataViews, as in JupyterLab), keeps set() values and tells on() listeners, and saves nothing.
+# (binary buffers as DataViews, as in JupyterLab), keeps set() values and tells on() listeners, and saves nothing;
+# its widget_manager finds the models it refers to in the page's saved states (SAVED_STATE), each decoded once.
 STATIC_ANYWIDGET = """<div id="{element_id}"></div>
 <script type="module">
-const saved = {state};
-const values = saved.state, listeners = {{}};
-for (const {{ path, data }} of saved.buffers) {{
-  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-  values[path[0]] = new DataView(bytes.buffer);
+const models = (globalThis.vaeSavedModels ||= new Map());
+function staticModel(saved) {{
+  const values = saved.state, listeners = {{}};
+  for (const {{ path, data }} of saved.buffers || []) {{
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    values[path[0]] = new DataView(bytes.buffer);
+  }}
+  return {{
+    get: (name) => values[name],
+    set: (name, value) => {{ values[name] = value; (listeners["change:" + name] || []).forEach((f) => f()); }},
+    on: (event, callback) => {{ (listeners[event] ||= []).push(callback); }},
+    off: () => {{}},
+    save_changes: () => {{}},
+    widget_manager: {{
+      get_model: async (id) => {{
+        if (!models.has(id)) models.set(id, staticModel(JSON.parse(document.getElementById("{state_prefix}" + id).textContent)));
+        return models.get(id);
+      }},
+    }},
+  }};
 }}
-const model = {{
-  get: (name) => values[name],
-  set: (name, value) => {{ values[name] = value; (listeners["change:" + name] || []).forEach((f) => f()); }},
-  on: (event, callback) => {{ (listeners[event] ||= []).push(callback); }},
-  off: () => {{}},
-  save_changes: () => {{}},
-}};
-const url = URL.createObjectURL(new Blob([values._esm], {{ type: "text/javascript" }}));
+const model = staticModel({state});
+const url = URL.createObjectURL(new Blob([model.get("_esm")], {{ type: "text/javascript" }}));
 const widget = (await import(url)).default;
 await (widget.render ?? widget().render)({{ model, el: document.getElementById("{element_id}") }});
 </script>"""
+STATE_PREFIX = "vae-widget-state-"
+# The saved state of a widget that another refers to, once per page, for STATIC_ANYWIDGET's get_model.
+SAVED_STATE = '<script type="application/json" id="{element_id}">{state}</script>'
 
 
-def anywidget_page(model_id, saved):
+def _as_script_text(state):
+    return json.dumps(state).replace("</", "<\\/")  # no early </script>
+
+
+def referenced_models(saved):
+    """The ids of the widgets that `saved` (a widget's saved state) refers to ("IPY_MODEL_<id>" values)."""
+    values = [value for entry in saved.get("state", {}).values()
+              for value in (entry if isinstance(entry, list) else [entry])]
+    return [value.removeprefix("IPY_MODEL_") for value in values
+            if isinstance(value, str) and value.startswith("IPY_MODEL_")]
+
+
+def anywidget_page(model_id, saved, models=None, on_page=None):
     """HTML that runs the anywidget `model_id` in the page from its saved state, with no kernel (touch.py's
-    widgets compute everything in the page, so they stay fully interactive)."""
+    widgets compute everything in the page, so they stay fully interactive), preceded by the saved state of each
+    widget it refers to that is not already in the page. models: the notebook's saved states by id; on_page: the
+    ids whose state the page already holds (updated here)."""
+    on_page = set() if on_page is None else on_page
+    states = []
+    for reference in referenced_models(saved):
+        if reference not in on_page:
+            referred = (models or {}).get(reference, {})
+            text = _as_script_text({"state": referred.get("state", {}), "buffers": referred.get("buffers", [])})
+            states.append(SAVED_STATE.format(element_id=STATE_PREFIX + reference, state=text))
+            on_page.add(reference)
     state = {"state": dict(saved["state"]), "buffers": saved.get("buffers", [])}
-    return STATIC_ANYWIDGET.format(element_id=f"widget-{model_id}",
-                                   state=json.dumps(state).replace("</", "<\\/"))  # no early </script>
+    return "".join(states) + STATIC_ANYWIDGET.format(element_id=f"widget-{model_id}", state_prefix=STATE_PREFIX,
+                                                     state=_as_script_text(state))
 
 
 
@@ -73,14 +109,14 @@ def static_controls(model_id, models):
     return None
 
 
-def static_widget(model_id, models, bundle):
+def static_widget(model_id, models, bundle, on_page=None):
     """The HTML a page without a kernel shows for the widget output `bundle` of model `model_id`: an anywidget runs
     its module from its saved state; a LiveFigure is its image/png with the text/plain (controls and readout) as
     caption; a progress bar is its last state. None when it is none of these. `models`: the notebook's saved widget
-    states by model id."""
+    states by model id; on_page: the ids of the saved states the page already holds (anywidget_page)."""
     saved = models.get(model_id, {})
     if "_esm" in saved.get("state", {}):
-        return anywidget_page(model_id, saved)
+        return anywidget_page(model_id, saved, models, on_page)
     if "image/png" in bundle:
         caption = html.escape(bundle.get("text/plain", ""))
         return (f'<figure class="vae-widget-image"><img alt="the widget in its initial state" '
@@ -97,7 +133,9 @@ class SeriesRenderer(NbElementRenderer):
         model_id = data.content["model_id"]
         saved_models = client.notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
         bundle = client.code_cell_outputs(data.cell_index)[1][data.output_index]["data"]
-        page_html = static_widget(model_id, saved_models, bundle)
+        if not hasattr(self, "states_on_page"):  # one renderer per page: the shared states go into it once
+            self.states_on_page = set()
+        page_html = static_widget(model_id, saved_models, bundle, self.states_on_page)
         if page_html is None:
             self.logger.warning(f"cell {data.cell_index}: render.static_widget has no static form for widget "
                                 f"{saved_models.get(model_id, {}).get('model_name')}; the page shows nothing there",

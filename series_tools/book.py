@@ -1,6 +1,6 @@
 """The series as a book site, for reading without a kernel: `make html`, or
 
-    python -m vae_helpers.book [--output build/html] [--quiet] [--fresh-env]
+    python -m series_tools.book [--output build/html] [--quiet] [--fresh-env]
 
 Sphinx with myst-nb and sphinx-book-theme (README, "Read it as a book", says why not Jupyter Book 2). The notebooks
 are the pages' only source: build/book/src holds a copy of them, refreshed at every build, and an index page
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from docutils import nodes
 
-from vae_helpers import series
+from series_tools import series
 from vae_helpers.config import REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / "build"
@@ -31,7 +31,7 @@ TITLE = "Variational autoencoders, from Bayes' rule to a latent space you can ex
 # checkpoints, the pinned versions. The book's own modules change how outputs are shown, not what they are.
 OUTPUT_INPUTS = ("vae_helpers", "data", "pyproject.toml")
 # Nor does data/downloads (the full datasets, fetched only on request).
-NOT_OUTPUT_INPUTS = ("vae_helpers/book.py", "vae_helpers/render.py", "data/downloads")
+NOT_OUTPUT_INPUTS = ("data/downloads",)
 
 
 def outputs_digest(root=REPO_ROOT):
@@ -99,7 +99,7 @@ def sphinx_config(cache_dir):
     return {
         "project": "The VAE series",
         "html_title": "The VAE series",  # the sidebar's heading, after each page's title in the browser tab
-        "extensions": ["myst_nb", "sphinx-mathjax-offline", "vae_helpers.book"],
+        "extensions": ["myst_nb", "sphinx-mathjax-offline", "series_tools.book"],
         "root_doc": "index",
         "exclude_patterns": [],
         "html_theme": "sphinx_book_theme",

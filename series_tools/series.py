@@ -1,7 +1,7 @@
 '''The series' table of contents, and the parts every notebook shares, stamped from one template.
 
-    python -m vae_helpers.series           # rewrite the shared parts wherever they differ from the template
-    python -m vae_helpers.series --check   # list what differs and exit 1 (tests/test_series.py does the same)
+    python -m series_tools.series           # rewrite the shared parts wherever they differ from the template
+    python -m series_tools.series --check   # list what differs and exit 1 (tests/test_series.py does the same)
 
 Stamped: the setup cell of every notebook (the code cell that starts with SETUP_FIRST_LINE), the navigation line
 that ends every notebook, the table of notebooks in 00 ("## The path") and in README.md (between the
@@ -48,7 +48,7 @@ SERIES = (
      "measured, β in the rate-distortion plane with a widget"),
 )
 # Where the series is published: the one place the address is written. The setup cell (Colab branch) and the
-# README's badges are stamped from it; change it here and run `python -m vae_helpers.series`.
+# README's badges are stamped from it; change it here and run `python -m series_tools.series`.
 REPOSITORY = "vae-series/vae-series"  # GitHub owner/name
 BRANCH = "main"
 REPOSITORY_URL = f"https://github.com/{REPOSITORY}"

@@ -1,10 +1,12 @@
-// The in-page latent widgets of vae_helpers/explorers/touch.py: "drag through the map" and "draw a digit".
+// The in-page latent widgets of vae_helpers/explorers/touch.py (their base: widgets/in_page.py): "drag through the
+// map" and "draw a digit".
 //
 // The 2-D MLP VAE of notebook 05 is small (about 470,000 multiply-adds for an encode plus a decode), so the page
-// evaluates it itself: its weights arrive once, as one float32 buffer, and every pointer move is answered without
-// a round trip to the kernel. So the widgets follow the hand at frame rate, and they also work in a static HTML
-// render of the notebook, where no kernel runs. Plain ES module, no build step; it uses only model.get, model.set,
-// model.save_changes and model.on, which anywidget 0.9 (Colab's) and later versions all offer.
+// evaluates it itself: its weights arrive once per page, as one float32 buffer in a NetworkWeights widget that every
+// widget of the same model refers to, and every pointer move is answered without a round trip to the kernel. So the
+// widgets follow the hand at frame rate, and they also work in a static HTML render of the notebook, where no kernel
+// runs. Plain ES module, no build step; it uses only model.get, model.set, model.save_changes, model.on and
+// model.widget_manager.get_model, which anywidget 0.9 (Colab's) and later versions all offer.
 
 const SIDE = 28; // MNIST digits are 28 x 28
 const BOX = 20; // ... with the digit fitted into a 20 x 20 box, then centred by its centre of mass
@@ -51,9 +53,18 @@ function softplus(l) {
 }
 
 export class Network {
-  constructor(model) {
-    this.spec = model.get("network");
-    this.weights = floatsOf(model.get("weights"));
+  // spec: {encoder, decoder, logvar_range} of widgets/in_page.py's network_spec; weights: its float32 buffer;
+  // prior: {mu, logvar} of the diagonal Gaussian p(z).
+  constructor(spec, weights, prior) {
+    this.spec = spec;
+    this.weights = floatsOf(weights);
+    this.prior = prior;
+  }
+
+  // The network a widget refers to (its "network" trait holds "IPY_MODEL_<id>" of a NetworkWeights widget).
+  static async of(model) {
+    const source = await model.widget_manager.get_model(model.get("network").slice("IPY_MODEL_".length));
+    return new Network(source.get("spec"), source.get("weights"), model.get("prior"));
   }
 
   encode(pixels) {
@@ -73,8 +84,14 @@ export class Network {
     return Array.from(this.decodeLogits(z), sigmoid);
   }
 
+  // log p(z) of the diagonal Gaussian prior, nats.
+  logPrior(z) {
+    const { mu, logvar } = this.prior;
+    return -0.5 * z.reduce((s, v, i) => s + Math.log(2 * Math.PI) + logvar[i] + (v - mu[i]) ** 2 * Math.exp(-logvar[i]), 0);
+  }
+
   // ELBO of binary pixels x: E_q[log p(x|z)] with the given standard-normal draws eps (z = mu + sigma eps, the
-  // reparameterization of 04), minus the closed-form KL(q || N(0, I)) of 05 (5.5). Nats.
+  // reparameterization of 04), minus the closed-form KL(q || p(z)) of two diagonal Gaussians (02, 2.3). Nats.
   elbo(x, mu, logvar, eps) {
     let reconstruction = 0;
     for (const e of eps) {
@@ -83,7 +100,9 @@ export class Network {
       for (let i = 0; i < logits.length; i++) reconstruction += x[i] * logits[i] - softplus(logits[i]);
     }
     reconstruction /= eps.length;
-    const kl = 0.5 * mu.reduce((s, m, i) => s + m * m + Math.exp(logvar[i]) - 1 - logvar[i], 0);
+    const p = this.prior;
+    const kl = 0.5 * mu.reduce((s, m, i) => s + p.logvar[i] - logvar[i] + Math.exp(logvar[i] - p.logvar[i])
+                                            + (m - p.mu[i]) ** 2 * Math.exp(-p.logvar[i]) - 1, 0);
     return { elbo: reconstruction - kl, reconstruction, kl };
   }
 }
@@ -287,12 +306,20 @@ function format(value) {
   return (Math.abs(value) < 1e-9 ? 0 : value).toFixed(2).replace("-", "\u2212");
 }
 
+// The tests' and the benchmark's hooks (a widget's "hooks" trait, widgets/in_page.py's HOOKS_VARIABLE): with them
+// the page writes what it computed onto the widget's element (data-decoded, data-mu, ...) and times every input.
+function addHooks(model, el) {
+  if (model.get("hooks")) el.__latencies = [];
+  return model.get("hooks");
+}
+
 // Frame-exact timing for benchmarks/bench_browser.py: from the input event's own timestamp to the animation frame
 // after its pixels were drawn, kept on the widget's element (at most the last 1000).
 function recordLatency(el, event) {
+  if (!el.__latencies) return;
   const start = event.timeStamp;
   requestAnimationFrame(() => {
-    const times = (el.__latencies ||= []);
+    const times = el.__latencies;
     times.push(performance.now() - start);
     if (times.length > 1000) times.shift();
   });
@@ -300,8 +327,7 @@ function recordLatency(el, event) {
 
 // ---- drag through the map -----------------------------------------------------------------------------------------
 
-function renderMap(model, el) {
-  const network = new Network(model);
+function renderMap(model, el, network) {
   const map = new LatentMap(model, 320);
   const digit = digitPanel("decoded at the pointer", 168);
   const readout = element("div", { font: "13px monospace", minHeight: "2.6em", whiteSpace: "pre" });
@@ -313,7 +339,7 @@ function renderMap(model, el) {
   row.append(captioned(map.node, "test digits' posterior means, by label (z[0] across, z[1] up)"), element("div"));
   row.lastChild.append(digit.box, readout);
   el.append(row, help);
-  const root = el;
+  const root = el, hooks = addHooks(model, el);
 
   function show(z, hovering) {
     const probabilities = network.decode(z);
@@ -322,11 +348,8 @@ function renderMap(model, el) {
     const markers = [{ z: pinned, shape: "cross", colour: "black" }];
     if (hovering) markers.push({ z, shape: "dot", colour: "crimson" });
     map.draw(markers);
-    const logPrior = -z.reduce((s, v) => s + v * v, 0) / 2 - Math.log(2 * Math.PI); // log N(z; 0, I), D = 2
-    readout.textContent = `z = (${format(z[0])}, ${format(z[1])})\nlog p(z) = ${format(logPrior)} nats`;
-    // What the tests compare with torch: the point and the decoded probabilities.
-    root.dataset.z = JSON.stringify(z);
-    root.dataset.decoded = JSON.stringify(probabilities);
+    readout.textContent = `z = (${format(z[0])}, ${format(z[1])})\nlog p(z) = ${format(network.logPrior(z))} nats`;
+    if (hooks) Object.assign(root.dataset, { z: JSON.stringify(z), decoded: JSON.stringify(probabilities) });
   }
 
   map.node.addEventListener("pointermove", (event) => { show(map.toLatent(event), true); recordLatency(root, event); });
@@ -354,8 +377,7 @@ function renderMap(model, el) {
 
 // ---- draw a digit ---------------------------------------------------------------------------------------------------
 
-function renderDraw(model, el) {
-  const network = new Network(model);
+function renderDraw(model, el, network) {
   const map = new LatentMap(model, 280);
   const size = 280, strokeWidth = model.get("stroke_width");
   const pad = canvas(size, size, size, size, "drawing canvas: draw a digit with the mouse");
@@ -380,7 +402,7 @@ function renderDraw(model, el) {
   const row = element("div", { display: "flex", gap: "14px", alignItems: "flex-start", flexWrap: "wrap" });
   row.append(left, digits, captioned(map.node, "q(z|x): its mean, and the 1- and 2-sigma ellipses"));
   el.append(row, readout);
-  const root = el;
+  const root = el, hooks = addHooks(model, el);
 
   function blank() {
     pen.fillStyle = "white";
@@ -421,8 +443,9 @@ function renderDraw(model, el) {
       `ELBO of the drawing = ${format(terms.elbo)} nats ` +
       `(reconstruction ${format(terms.reconstruction)}, KL ${format(terms.kl)}; ${model.get("eps").length} draws of z)\n` +
       `test digits: 90% of their ELBOs lie in [${format(typical[0])}, ${format(typical[1])}] nats`;
-    Object.assign(root.dataset, { state: "drawn", pixels: JSON.stringify(binary), mu: JSON.stringify(mu),
-                                  logvar: JSON.stringify(logvar), elbo: String(terms.elbo) });
+    root.dataset.state = "drawn";
+    if (hooks) Object.assign(root.dataset, { pixels: JSON.stringify(binary), mu: JSON.stringify(mu),
+                                             logvar: JSON.stringify(logvar), elbo: String(terms.elbo) });
     if (send) { // once per stroke, not per move: the kernel learns what was drawn without slowing the pen
       model.set("drawing", Array.from(pixels));
       model.set("mu", mu);
@@ -480,9 +503,10 @@ function renderDraw(model, el) {
   loadTestDigit(false); // start from a real digit, so the first view already shows q(z|x)
 }
 
-function render({ model, el }) {
+async function render({ model, el }) {
   el.classList.add("vae-touch", `vae-touch-${model.get("view")}`); // for the page's style and the browser tests
-  (model.get("view") === "map" ? renderMap : renderDraw)(model, el);
+  const network = await Network.of(model);
+  (model.get("view") === "map" ? renderMap : renderDraw)(model, el, network);
 }
 
 export default { render };

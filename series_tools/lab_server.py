@@ -7,7 +7,7 @@ headless Chromium on a 2-core machine, a pointer-to-kernel-to-canvas round trip 
 default connection and 18 ms with this one (benchmarks/bench_browser.py has the method).
 
 `make lab` and the browser tests start JupyterLab with
-    --ServerApp.kernel_websocket_connection_class=vae_helpers.lab_server.NoDelayKernelConnection
+    --ServerApp.kernel_websocket_connection_class=series_tools.lab_server.NoDelayKernelConnection
 """
 
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection

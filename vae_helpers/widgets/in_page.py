@@ -1,0 +1,149 @@
+"""The base of the widgets that run a small VAE in the page itself (explorers/touch.py): what they send it.
+
+The page evaluates the MLP VAE with a plain layer loop (in_page_vae.js), so a pointer move is answered there, with
+no round trip to the kernel, and the widgets keep working on the book site, where no kernel runs. The weights go
+to the page once per page: every widget of the same weights refers to one NetworkWeights widget
+(shared_network), which a saved notebook and the book site store once.
+"""
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import anywidget
+import ipywidgets
+import matplotlib
+import numpy as np
+import torch
+import traitlets
+from torch import nn
+
+from vae_helpers import data, parts, plotting
+from vae_helpers.distributions import DiagonalGaussian
+from vae_helpers.latent_space import decode_images, encode_images
+from vae_helpers.widgets.live_figure import figure_to_png, new_figure
+
+ESM = (Path(__file__).with_name("in_page_vae.js")).read_text(encoding="utf-8")
+EXTENT = 4.5  # the map shows [-4.5, 4.5]^2: 99.99% of the prior's mass, and almost every test code
+# Set to 1 by the browser tests and benchmarks/bench_browser.py: the page then writes what it computed onto the
+# widget's element (data-decoded, data-mu, ...) and times every input event, which a learner's page need not do.
+HOOKS_VARIABLE = "VAE_WIDGET_HOOKS"
+
+
+def network_spec(model):
+    """The encoder and decoder of an MLP VAE as (layers, weights) for the page's layer loop (in_page_vae.js `forward`).
+
+    Returns ({"encoder": [...], "decoder": [...], "logvar_range": [low, high]}, weights): each layer is
+    {"rows", "cols", "offset", "relu"}; weights is one float32 array holding, per layer, its rows x cols matrix
+    column by column (the transpose of nn.Linear's row-major weight, so the page can skip the columns of zero
+    inputs) and then its biases.
+    Raises ValueError for a network that is not Linear and ReLU layers (a convolutional VAE, say), or whose parts
+    the page does not evaluate (another posterior than the diagonal Gaussian, another likelihood than Bernoulli).
+    """
+    defaults = (parts.DiagonalGaussianPosterior, parts.BernoulliLikelihood)
+    if model.condition_dim or any(type(model.parts[role]) is not cls for role, cls in zip(("posterior", "likelihood"),
+                                                                                         defaults)):
+        raise ValueError("the in-page widgets evaluate an unconditional VAE with a diagonal Gaussian q(z|x) and "
+                         "Bernoulli pixels, like the shipped 'mlp_vae_2d'")
+    chunks, offset, spec = [], 0, {"logvar_range": [parts.LOGVAR_MIN, parts.LOGVAR_MAX]}
+    for part in ("encoder", "decoder"):
+        layers = []
+        for module in getattr(model, part):
+            if isinstance(module, nn.Linear):
+                weight, bias = module.weight.detach().float().cpu(), module.bias.detach().float().cpu()
+                layers.append({"rows": weight.shape[0], "cols": weight.shape[1], "offset": offset, "relu": False})
+                chunks += [weight.T.reshape(-1), bias]
+                offset += weight.numel() + bias.numel()
+            elif isinstance(module, nn.ReLU) and layers:
+                layers[-1]["relu"] = True
+            elif not isinstance(module, (nn.Flatten, nn.Unflatten)):
+                raise ValueError(f"the in-page widgets evaluate Linear and ReLU layers only, but the {part} has "
+                                 f"{type(module).__name__}: use an MLP VAE such as the shipped 'mlp_vae_2d'")
+        spec[part] = layers
+    return spec, torch.cat(chunks).numpy().astype("<f4")
+
+
+class NetworkWeights(ipywidgets.Widget):
+    """A network's layers and weights, held once in the page for every in-page widget that refers to it."""
+
+    spec = traitlets.Dict().tag(sync=True)
+    weights = traitlets.Bytes().tag(sync=True)
+
+    def __repr__(self):  # the default would print the weights' bytes
+        return f"NetworkWeights({len(self.weights):,} bytes)"
+
+
+_shared = {}  # digest of (spec, weights) -> the NetworkWeights widget that holds them
+
+
+def shared_network(model):
+    """The NetworkWeights widget of `model`'s encoder and decoder: the same widget for the same weights, so a page
+    with two widgets of one model carries its weights once."""
+    spec, weights = network_spec(model)
+    key = hashlib.sha256(json.dumps(spec).encode() + weights.tobytes()).hexdigest()
+    widget = _shared.get(key)
+    if widget is None or widget.comm is None:  # never made, or closed since
+        widget = _shared[key] = NetworkWeights(spec=spec, weights=weights.tobytes())
+    return widget
+
+
+class InPageVAE(anywidget.AnyWidget):
+    """What the in-page widgets send the page: the network (a reference to its shared weights), the prior, the
+    encoded test digits and the map's look. Subclasses say where the widget starts (_first_point)."""
+
+    _esm = ESM
+    view = traitlets.Unicode().tag(sync=True)
+    network = traitlets.Instance(NetworkWeights).tag(sync=True, **ipywidgets.widget_serialization)
+    prior = traitlets.Dict().tag(sync=True)  # {"mu": [...], "logvar": [...]}: the diagonal Gaussian p(z)
+    codes = traitlets.Bytes().tag(sync=True)  # (N, 2) float32 posterior means of the test digits
+    labels = traitlets.Bytes().tag(sync=True)  # (N,) uint8
+    centres = traitlets.List().tag(sync=True)  # [[z0, z1]] * 10: each class's median code, where its label goes
+    palette = traitlets.List().tag(sync=True)  # 10 CSS colours: matplotlib's tab10, as in every scatter of the series
+    extent = traitlets.Float(EXTENT).tag(sync=True)
+    hooks = traitlets.Bool(False).tag(sync=True)  # the tests' and benchmark's hooks in the page (HOOKS_VARIABLE)
+
+    def __init__(self, model, **kwargs):
+        if model.latent_dim != 2:
+            raise ValueError(f"the latent map needs a model with latent_dim = 2 (like the shipped 'mlp_vae_2d'), "
+                             f"got latent_dim = {model.latent_dim}")
+        prior = model.prior()
+        if not isinstance(prior, DiagonalGaussian):
+            raise ValueError(f"the in-page widgets evaluate a diagonal Gaussian prior, got a {type(prior).__name__}")
+        test = data.load_digits(split="test", binarized=True)
+        mu = encode_images(model, test.images)[0].cpu()
+        centres = [mu[test.labels == digit].median(0).values.tolist() for digit in range(10)]
+        palette = [matplotlib.colors.to_hex(colour) for colour in matplotlib.colormaps["tab10"].colors]
+        super().__init__(network=shared_network(model), codes=mu.numpy().astype("<f4").tobytes(),
+                         prior={"mu": prior.mu.tolist(), "logvar": prior.logvar.tolist()},
+                         labels=test.labels.numpy().astype(np.uint8).tobytes(), centres=centres, palette=palette,
+                         hooks=os.environ.get(HOOKS_VARIABLE, "0") not in ("", "0"), **kwargs)
+        self.model, self.test, self.test_mu = model, test, mu
+
+    def __repr__(self):
+        return f"{type(self).__name__}(view={self.view!r}) of {self.model.extra_repr()}"
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, plus a picture of its first state for viewers without widgets (GitHub, nbviewer), so
+        they show the map rather than an empty box."""
+        bundle, metadata = super()._repr_mimebundle_(**kwargs)  # anywidget's: (data, metadata)
+        return {**bundle, "image/png": base64.b64encode(self.snapshot_png()).decode("ascii")}, metadata
+
+    def snapshot_png(self):
+        """PNG of what the page first shows: the test codes by label, the point the widget starts at, and the
+        digit decoded there."""
+        figure = new_figure(6.4, 3.0)
+        map_ax, digit_ax = figure.subplots(1, 2, width_ratios=(1.6, 1))
+        plotting.plot_latent_scatter(self.test_mu, self.test.labels, ax=map_ax)
+        z, title = self._first_point()
+        map_ax.plot(*z, "k+", ms=14, mew=2)
+        map_ax.set(xlim=(-EXTENT, EXTENT), ylim=(-EXTENT, EXTENT), aspect="equal", title="the test digits' codes")
+        digit = decode_images(self.model, torch.tensor([z], dtype=torch.float32))[0, 0]
+        digit_ax.imshow(digit.numpy(), cmap="gray_r", vmin=0, vmax=1)
+        digit_ax.set(xticks=[], yticks=[], title=title)
+        figure.suptitle("a picture of the widget: run the notebook to use it", fontsize="small")
+        return figure_to_png(figure)
+
+    def _first_point(self):
+        raise NotImplementedError
