@@ -36,6 +36,7 @@ from binder_box import BinderBox  # noqa: E402
 from results import write_section  # noqa: E402
 
 from tests.browser.lab import CHROMIUM_ARGS, LabServer, NotebookPage, find_chromium  # noqa: E402
+from vae_helpers.widgets.in_page import HOOKS_VARIABLE  # noqa: E402
 
 IN_PAGE_BUDGET_MS = (20, 35)  # median, 95th percentile: drawing and dragging, computed in the page
 KERNEL_BUDGET_MS = (60, 100)  # every widget whose pixels come from the kernel
@@ -180,11 +181,13 @@ def main():
         for name in notebooks:  # copies: JupyterLab autosaves outputs into the file it opens
             (root / name).write_bytes((ROOT / "notebooks" / name).read_bytes())
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)  # outside any box
+        hooks = {HOOKS_VARIABLE: "1"}  # the in-page widgets time every input event only when asked
         if args.binder_box:
-            with BinderBox(cpus=1.0, memory_bytes=BOX_MEMORY_BYTES), LabServer(root, home, windowing="contentVisibility") as server:
+            with (BinderBox(cpus=1.0, memory_bytes=BOX_MEMORY_BYTES),
+                  LabServer(root, home, windowing="contentVisibility", environment=hooks) as server):
                 rows = measure(browser, server, notebooks, args.events)
         else:
-            with LabServer(root, home, windowing="contentVisibility") as server:
+            with LabServer(root, home, windowing="contentVisibility", environment=hooks) as server:
                 rows = measure(browser, server, notebooks, args.events)
         browser.close()
     over = [f"{row['notebook']} {row['widget']}" for row in rows if row["over"]]

@@ -44,7 +44,7 @@ SERIES = (
      "drop the encoder: the aggregate posterior and its holes (ELBO surgery); traverse, drag through the 2-D map, interpolate, sample, "
      "inspect uncertainty and draw a digit with six widgets"),
     ("08_when_training_goes_wrong", "When training goes wrong",
-     "sum or mean (β = 784), three causes of NaN, posterior collapse and active units, KL warm-up and free bits "
+     "sum or mean (β = 784), three causes of NaN, posterior collapse and active dimensions, KL warm-up and free bits "
      "measured, β in the rate-distortion plane with a widget"),
 )
 # Where the series is published: the one place the address is written. The setup cell (Colab branch) and the

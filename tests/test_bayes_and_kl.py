@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.distributions import Categorical, MixtureSameFamily, Normal, kl_divergence
 
-from vae_helpers import conjugate
+from vae_helpers import conjugate, distributions
 from vae_helpers.exercises import bayes as bayes_checks
 from vae_helpers.exercises import kl as kl_checks
 from vae_helpers.explorers import kl as kl_explorer
@@ -42,12 +42,14 @@ def test_posterior_curves_match_the_closed_forms_at_every_slider_extreme(x, nois
 
 # ---- vae_helpers.explorers.kl -------------------------------------------------------------------------------------
 
-def test_normal_log_prob_and_kl_normal_agree_with_torch_distributions():
+def test_normal_log_prob_and_normal_kl_of_floats_in_float64_agree_with_torch_distributions():
     z = torch.linspace(-5, 5, 11, dtype=DOUBLE)
-    torch.testing.assert_close(kl_explorer.normal_log_prob(z, 0.7, 1.3), Normal(0.7, 1.3).log_prob(z))
+    log_prob = distributions.normal_log_prob(z, 0.7, 1.3, dtype=DOUBLE)
+    assert log_prob.dtype == DOUBLE
+    torch.testing.assert_close(log_prob, Normal(0.7, 1.3).log_prob(z))
     for args in [(0.0, 1.0, 1.0, 0.5), (1.0, 0.5, 0.0, 1.0), (-3.0, 0.2, 3.0, 3.0), (2.0, 1.5, 2.0, 1.5)]:
         expected = kl_divergence(Normal(*torch.tensor(args[:2], dtype=DOUBLE)), Normal(*torch.tensor(args[2:], dtype=DOUBLE)))
-        assert kl_explorer.kl_normal(*args) == pytest.approx(expected.item(), rel=1e-12, abs=1e-12)
+        assert distributions.normal_kl(*args, dtype=DOUBLE).item() == pytest.approx(expected.item(), rel=1e-12, abs=1e-12)
 
 
 @pytest.mark.parametrize("args", [(0.0, 1.0, 1.0, 0.5), (-1.0, 0.3, 2.0, 2.5), (3.0, 3.0, -3.0, 1.0)])
@@ -71,8 +73,8 @@ def test_mixture_fit_curves_reduce_to_the_gaussian_closed_form_when_the_peaks_me
     # With separation 0 both peaks coincide: p = N(0, 0.6^2), whose KLs to q have the closed form (2.3).
     curves = kl_explorer.mixture_fit_curves(0.8, 1.7, 0.0)
     std = kl_explorer.MIXTURE_STD
-    assert curves["kl_pq"] == pytest.approx(kl_explorer.kl_normal(0.0, std, 0.8, 1.7), rel=1e-8)
-    assert curves["kl_qp"] == pytest.approx(kl_explorer.kl_normal(0.8, 1.7, 0.0, std), rel=1e-8)
+    assert curves["kl_pq"] == pytest.approx(distributions.normal_kl(0.0, std, 0.8, 1.7, dtype=DOUBLE).item(), rel=1e-8)
+    assert curves["kl_qp"] == pytest.approx(distributions.normal_kl(0.8, 1.7, 0.0, std, dtype=DOUBLE).item(), rel=1e-8)
 
 
 def test_mixture_fit_curves_forward_kl_matches_a_monte_carlo_estimate_from_samples_of_p():

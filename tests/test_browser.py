@@ -13,7 +13,9 @@ import pytest
 import torch
 
 from vae_helpers.config import REPO_ROOT
+from vae_helpers.distributions import DiagonalGaussian, gaussian_kl
 from vae_helpers.explorers import touch
+from vae_helpers.widgets import in_page
 
 from .browser.lab import LabServer, NotebookPage
 
@@ -44,8 +46,9 @@ def lab(tmp_path_factory):
     for name in [*WIDGET_CHECKS, TOUCH_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)
     # Smoke-test sizes (fewer epochs and digits): the widgets are the same, and tests/test_notebooks.py checks the
-    # full runs' numbers already; the full runs would add minutes here.
-    with LabServer(root, tmp_path_factory.mktemp("lab-home"), environment={"VAE_SMOKE_TEST": "1"}) as server:
+    # full runs' numbers already; the full runs would add minutes here. The in-page widgets' test hooks on.
+    environment = {"VAE_SMOKE_TEST": "1", in_page.HOOKS_VARIABLE: "1"}
+    with LabServer(root, tmp_path_factory.mktemp("lab-home"), environment=environment) as server:
         yield server
 
 
@@ -174,13 +177,13 @@ def test_the_other_notebooks_render_their_math_without_errors(tmp_path_factory, 
             page.close()
 
 
-# ---- touch.js in a blank page: the same module the widgets run, against torch and against MNIST's recipe ------------
+# ---- in_page_vae.js in a blank page: the module the widgets run, against torch and against MNIST's recipe ----------
 
 @pytest.fixture(scope="module")
 def touch_js(browser):
-    """A blank Chromium page with touch.js imported as `window.touch`."""
+    """A blank Chromium page with in_page_vae.js imported as `window.touch`."""
     page = browser.new_page()
-    source = base64.b64encode(touch.ESM.encode()).decode()
+    source = base64.b64encode(in_page.ESM.encode()).decode()
     page.evaluate("async source => { window.touch = await import(source); }", f"data:text/javascript;base64,{source}")
     yield page
     page.close()
@@ -220,26 +223,33 @@ def test_the_aspect_ratio_is_kept_and_an_empty_canvas_gives_null(touch_js):
     assert mnist_style_in_page(touch_js, np.zeros((280, 280))) is None
 
 
-def test_the_page_encodes_decodes_and_scores_as_torch_does(touch_js):
+@pytest.mark.parametrize("prior", [None, {"mu": [0.5, -1.0], "logvar": [0.3, -0.2]}], ids=["model's", "shifted"])
+def test_the_page_encodes_decodes_and_scores_as_torch_does(touch_js, prior):
     widget = touch.draw_digit()
-    state = {"network": widget.network, "weights": base64.b64encode(widget.weights).decode()}
+    prior = prior or widget.prior  # the model's N(0, I), and a diagonal Gaussian the page must not assume away
+    network = widget.network
+    state = {"spec": network.spec, "weights": base64.b64encode(network.weights).decode(), "prior": prior}
     images = widget.test.images[:8]
     z = torch.randn(8, 2, generator=torch.Generator().manual_seed(0)) * 2
     page = touch_js.evaluate("""([state, images, zs, eps]) => {
         const bytes = Uint8Array.from(atob(state.weights), (c) => c.charCodeAt(0));
-        const values = { network: state.network, weights: bytes.buffer };
-        const network = new touch.Network({ get: (name) => values[name] });
+        const network = new touch.Network(state.spec, bytes.buffer, state.prior);
         return images.map((x, i) => {
             const { mu, logvar } = network.encode(x);
-            return { mu, logvar, decoded: network.decode(zs[i]), elbo: network.elbo(x, mu, logvar, eps).elbo };
+            return { mu, logvar, decoded: network.decode(zs[i]), logPrior: network.logPrior(zs[i]),
+                     elbo: network.elbo(x, mu, logvar, eps).elbo };
         });
     }""", [state, images.reshape(8, -1).tolist(), z.tolist(), widget.eps])
+    p = DiagonalGaussian(torch.tensor(prior["mu"]), torch.tensor(prior["logvar"]))
     with torch.no_grad():
         mu, logvar = widget.model.encode(images)
         decoded = torch.sigmoid(widget.model.decode(z)).reshape(8, -1)
-    elbo = touch.elbo_with_draws(widget.model, images, torch.tensor(widget.eps))
+        # elbo_with_draws scores under the model's N(0, I): swap its KL for the KL to this prior
+        elbo = (touch.elbo_with_draws(widget.model, images, torch.tensor(widget.eps)) + gaussian_kl(mu, logvar)
+                - gaussian_kl(mu, logvar, p.mu, p.logvar))
     for b, result in enumerate(page):
         np.testing.assert_allclose(result["mu"], mu[b].numpy(), atol=1e-4)
         np.testing.assert_allclose(result["logvar"], logvar[b].numpy(), atol=1e-4)
         np.testing.assert_allclose(result["decoded"], decoded[b].numpy(), atol=1e-4)
+        assert result["logPrior"] == pytest.approx(p.log_prob(z[b]).item(), abs=1e-5)
         assert result["elbo"] == pytest.approx(elbo[b].item(), abs=1e-2)  # a sum of 16 x 784 float32 terms

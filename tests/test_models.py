@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from vae_helpers.models import ConvVAE, MLPVAE, ChannelsLastPixelShuffle, build_model, subpixel_from_transposed
+from vae_helpers.layers import ChannelsLastPixelShuffle, subpixel_from_transposed
+from vae_helpers.models import ConvVAE, MLPVAE, build_model
 from vae_helpers.parts import LOGVAR_MAX
 
 MODELS = [MLPVAE(latent_dim=2), MLPVAE(latent_dim=20, hidden_dims=(64,)), ConvVAE(latent_dim=16), ConvVAE(3, (8, 16))]
@@ -14,8 +15,8 @@ def test_shapes_through_the_model(model):
     x = torch.rand(5, 1, 28, 28)
     mu, logvar = model.encode(x)
     assert mu.shape == logvar.shape == (5, model.latent_dim)
-    logits, mu, logvar, z = model(x)
-    assert logits.shape == x.shape and z.shape == (5, model.latent_dim)
+    z = model.reparameterize(mu, logvar)
+    assert model.decode(z).shape == x.shape and z.shape == (5, model.latent_dim)
     assert model.log_likelihood(torch.bernoulli(x), z).shape == (5,)
     samples = model.sample(7)
     assert samples.shape == (7, 1, 28, 28) and 0 <= samples.min() and samples.max() <= 1

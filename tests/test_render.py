@@ -30,8 +30,22 @@ def test_an_anywidget_runs_from_its_saved_state_and_cannot_end_the_script_early(
     assert '<div id="widget-abc"></div>' in html and 'type="module"' in html
     script = html.split('<script type="module">', 1)[1]
     assert "</script>" not in script.rsplit("</script>", 1)[0]  # only the closing tag itself
-    state = json.loads(script.split("const saved = ", 1)[1].split(";\n", 1)[0])
+    state = json.loads(script.split("const model = staticModel(", 1)[1].split(");\n", 1)[0])
     assert state["state"]["label"] == "</script><b>" and state["buffers"][0]["path"] == ["weights"]
+
+
+def test_a_widget_that_two_anywidgets_refer_to_goes_into_the_page_once():
+    weights = {"model_name": "WidgetModel", "state": {"spec": {"note": "</script>"}},
+               "buffers": [{"path": ["weights"], "data": base64.b64encode(b"\0\1\2").decode(), "encoding": "base64"}]}
+    models = {"weights": weights, **{name: {"state": {"_esm": "export default {}", "network": "IPY_MODEL_weights"}}
+                                     for name in ("map", "draw")}}
+    on_page = set()  # what SeriesRenderer keeps for one page
+    first, second = (render.static_widget(name, models, {}, on_page) for name in ("map", "draw"))
+    tag = '<script type="application/json" id="vae-widget-state-weights">'
+    assert first.count(tag) == 1 and tag not in second and on_page == {"weights"}
+    text = first.split(tag, 1)[1].split("</script>", 1)[0]  # the JSON's own "</script>" is escaped
+    assert json.loads(text) == {"state": weights["state"], "buffers": weights["buffers"]}
+    assert render.referenced_models(models["map"]) == ["weights"]
 
 
 def test_tqdms_bar_shows_its_last_state_and_an_unknown_widget_nothing():

@@ -23,6 +23,7 @@ SUBMODULES = (
     "image_checks",
     "inference_gaps",
     "latent_space",
+    "layers",
     "linear_gaussian",
     "models",
     "objectives",

@@ -18,24 +18,20 @@ def _as_double(*values):
     return [torch.as_tensor(value, dtype=torch.float64) for value in values]
 
 
-def _normal_log_prob(value, mean, std):
-    return normal_log_prob(*_as_double(value, mean, std))
-
-
 def log_prior(z, prior_std):
     """log p(z) = log N(z; 0, prior_std^2)."""
-    return _normal_log_prob(z, 0.0, prior_std)
+    return normal_log_prob(z, 0.0, prior_std, dtype=torch.float64)
 
 
 def log_likelihood(x, z, noise_std):
     """log p(x | z) = log N(x; z, noise_std^2)."""
-    return _normal_log_prob(x, z, noise_std)
+    return normal_log_prob(x, z, noise_std, dtype=torch.float64)
 
 
 def log_evidence(x, prior_std, noise_std):
     """log p(x) = log N(x; 0, prior_std^2 + noise_std^2), the integral of p(x | z) p(z) over z."""
     prior_std, noise_std = _as_double(prior_std, noise_std)
-    return _normal_log_prob(x, 0.0, torch.sqrt(prior_std**2 + noise_std**2))
+    return normal_log_prob(x, 0.0, torch.sqrt(prior_std**2 + noise_std**2), dtype=torch.float64)
 
 
 def posterior(x, prior_std, noise_std):
@@ -58,17 +54,13 @@ def elbo_terms(x, q_mean, q_std, prior_std, noise_std):
     x, q_mean, q_std, prior_std, noise_std = _as_double(x, q_mean, q_std, prior_std, noise_std)
     # E_q[(x - z)^2] = (x - q_mean)^2 + q_std^2 for z ~ N(q_mean, q_std^2)
     reconstruction = -0.5 * (LOG_2PI + 2 * torch.log(noise_std) + ((x - q_mean) ** 2 + q_std**2) / noise_std**2)
-    kl_to_prior = _kl_1d(q_mean, q_std, torch.zeros_like(q_mean), prior_std)
+    kl_to_prior = normal_kl(q_mean, q_std, torch.zeros_like(q_mean), prior_std, dtype=torch.float64)
     post_mean, post_std = posterior(x, prior_std, noise_std)
     return {
         "log_evidence": log_evidence(x, prior_std, noise_std),
         "elbo": reconstruction - kl_to_prior,
-        "kl_to_posterior": _kl_1d(q_mean, q_std, post_mean, post_std),
+        "kl_to_posterior": normal_kl(q_mean, q_std, post_mean, post_std, dtype=torch.float64),
         "reconstruction": reconstruction,
         "kl_to_prior": kl_to_prior,
     }
 
-
-def _kl_1d(mean_q, std_q, mean_p, std_p):
-    """KL(N(mean_q, std_q^2) || N(mean_p, std_p^2)) for floats or tensors, in float64."""
-    return normal_kl(*torch.broadcast_tensors(*_as_double(mean_q, std_q, mean_p, std_p)))

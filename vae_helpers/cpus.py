@@ -6,6 +6,12 @@ time throttled and training runs several times slower than on one thread. The CP
 fewest of: the affinity mask (taskset, os.sched_getaffinity) and the cgroup quota (cgroup v2 `cpu.max`, cgroup
 v1 `cpu.cfs_quota_us / cpu.cfs_period_us`, along the path from this process's cgroup to the root), rounded down,
 at least 1. The environment variable VAE_NUM_THREADS overrides it.
+
+Why not joblib.cpu_count() (loky), which Colab preinstalls and which also reads the affinity and the quota: it reads
+the quota only at the root of the cgroup mount (/sys/fs/cgroup/cpu.max, /sys/fs/cgroup/cpu/cpu.cfs_quota_us), which is
+the process's own cgroup only when a container mounts it there, and it rounds a quota up. Measured on 2026-12-06 with
+joblib 1.5.3 inside the series' Binder-like box (a nested cgroup v1 with a 1-CPU quota, benchmarks/binder_box.py) on a
+2-core machine: joblib.cpu_count() 2, available_cpus() 1; with a 1.5-CPU quota, 2 and 1.
 """
 
 import math

@@ -1,10 +1,12 @@
-"""Diagnose a trained VAE: which latent dimensions it uses (posterior collapse) and where it sits between rate and
-distortion (Alemi et al. 2018). Introduced in notebooks/06_the_convolutional_vae.ipynb and
+"""Diagnose a trained VAE: the latent dimensions it uses, and its rate and distortion.
+
+Which dimensions carry information (posterior collapse), and where the model sits between rate and distortion
+(Alemi et al. 2018). Introduced in notebooks/06_the_convolutional_vae.ipynb and
 notebooks/08_when_training_goes_wrong.ipynb."""
 
 import torch
 
-from vae_helpers.distributions import kl_per_dim
+from vae_helpers.distributions import closed_form_kl
 from vae_helpers.training import evaluate_elbo
 
 # The series' one rule for an active dimension (06, 07, 08): its KL to the prior, averaged over the data, is above
@@ -20,7 +22,7 @@ def kl_per_dimension(q, prior):
         logvar)); prior: p(z), e.g. model.prior().
     Raises: ValueError where the KL has no terms per dimension (a prior that does not factorise, a mixture).
     """
-    per_dim = kl_per_dim(q, prior)
+    per_dim = closed_form_kl(q, prior, per_dim=True)
     if per_dim is None:
         raise ValueError(f"KL({type(q).__name__} || {type(prior).__name__}) has no terms per latent dimension: "
                          f"both must factorise over the dimensions (a diagonal Gaussian q and prior)")

@@ -1,5 +1,6 @@
-"""Log-densities and KL divergences of the distributions a VAE uses, written to be stable at extreme inputs, and
-the diagonal Gaussian as a torch.distributions object (DiagonalGaussian), which a model's parts return.
+"""Log-densities, KL divergences and the diagonal Gaussian of a VAE, written to be stable at extreme inputs.
+
+DiagonalGaussian is the diagonal Gaussian as a torch.distributions object, which a model's parts return.
 
 Conventions: a diagonal Gaussian is given by its mean `mu` and log-variance `logvar` (never sigma, so any real
 number is valid); Bernoulli pixels by their logits (never probabilities, so log(0) cannot occur).
@@ -48,17 +49,24 @@ def gaussian_log_prob(x, mu, logvar, *, per_dim=False):
     return log_density if per_dim else log_density.sum(-1)
 
 
-def normal_log_prob(x, mean, std):
+def normal_log_prob(x, mean, std, *, dtype=None):
     """log N(x; mean, std^2) elementwise, for the one-dimensional models of notebooks 01-04 that are written with
-    a standard deviation: gaussian_log_prob with logvar = 2 log std. Arguments are broadcastable tensors."""
+    a standard deviation: gaussian_log_prob with logvar = 2 log std. Arguments are broadcastable tensors; with a
+    dtype (torch.float64 for the exact toy models), also floats, converted to it first."""
+    x, mean, std = _as_dtype(dtype, x, mean, std)
     return gaussian_log_prob(x, mean, 2 * torch.log(std), per_dim=True)
 
 
-def normal_kl(mean_q, std_q, mean_p, std_p):
+def normal_kl(mean_q, std_q, mean_p, std_p, *, dtype=None):
     """KL(N(mean_q, std_q^2) || N(mean_p, std_p^2)) elementwise, for one-dimensional Gaussians written with standard
-    deviations: gaussian_kl with logvar = 2 log std. Arguments are broadcastable tensors."""
-    logvar = lambda std: 2 * torch.log(std)  # noqa: E731
-    return gaussian_kl(mean_q, logvar(std_q), mean_p, logvar(std_p), per_dim=True)
+    deviations: gaussian_kl with logvar = 2 log std. Arguments as for normal_log_prob."""
+    mean_q, std_q, mean_p, std_p = _as_dtype(dtype, mean_q, std_q, mean_p, std_p)
+    return gaussian_kl(mean_q, 2 * torch.log(std_q), mean_p, 2 * torch.log(std_p), per_dim=True)
+
+
+def _as_dtype(dtype, *values):
+    """The values as broadcast tensors of `dtype`, or as they are for dtype None."""
+    return values if dtype is None else torch.broadcast_tensors(*(torch.as_tensor(v, dtype=dtype) for v in values))
 
 
 def standard_normal_log_prob(z):
@@ -107,10 +115,6 @@ class DiagonalGaussian(Independent):
         shape = self._extended_shape(torch.Size(sample_shape))
         return self.reparameterize(torch.randn(shape, generator=generator, dtype=self.mu.dtype, device=self.mu.device))
 
-    def sample(self, sample_shape=torch.Size(), generator=None):
-        with torch.no_grad():
-            return self.rsample(sample_shape, generator)
-
     def log_prob(self, z):
         return gaussian_log_prob(z, self.mu, self.logvar)
 
@@ -137,25 +141,13 @@ def draw(distribution, sample_shape=(), generator=None):
         return sample(torch.Size(sample_shape))
 
 
-def kl_per_dim(q, p):
-    """KL(q || p) of each latent dimension, (..., D) nats, where both factorise over dimensions and torch knows the
-    pair in closed form (a diagonal Gaussian q and prior); None otherwise (a mixture prior has no such terms)."""
+def closed_form_kl(q, p, *, per_dim=False):
+    """KL(q || p) in closed form: (...,) nats summed over the latent dimensions, or their (..., D) terms with
+    per_dim=True. None where there is none: torch.distributions knows no formula for the pair (a Gaussian q and a
+    mixture prior), or, for per_dim, the two do not both factorise over the dimensions as diagonal Gaussians do."""
     if isinstance(q, DiagonalGaussian) and isinstance(p, DiagonalGaussian):
-        return gaussian_kl(q.mu, q.logvar, p.mu, p.logvar, per_dim=True)
-    if all(isinstance(d, Independent) and d.reinterpreted_batch_ndims == 1 for d in (q, p)):
-        try:
-            return kl_divergence(q.base_dist, p.base_dist)
-        except NotImplementedError:
-            return None
-    return None
-
-
-def closed_form_kl(q, p):
-    """KL(q || p) summed over the latent dimensions, (...,) nats, where torch.distributions knows it; else None."""
-    per_dim = kl_per_dim(q, p)
-    if per_dim is not None:
-        return per_dim.sum(-1)
+        return gaussian_kl(q.mu, q.logvar, p.mu, p.logvar, per_dim=per_dim)
     try:
-        return kl_divergence(q, p)
+        return None if per_dim else kl_divergence(q, p)
     except NotImplementedError:
         return None

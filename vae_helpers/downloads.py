@@ -1,26 +1,27 @@
 """Download the full MNIST and Fashion-MNIST IDX files into a cache folder, checked by SHA-256.
 
+pooch (the downloader of SciPy's and scikit-image's datasets; Colab preinstalls it) fetches each file: it streams
+to a temporary file beside the cache, with a progress bar, checks the SHA-256 and only then moves the file into
+place, so a failed or corrupted download leaves nothing behind, and it re-downloads a cached copy whose hash is
+wrong. This module adds what pooch does not: several mirrors tried in order, one message that says what went
+wrong at each, and reading the IDX format.
+
 Nothing here runs on import: the notebooks work offline from the 5,000 digits shipped in data/, and
 only call fetch_split when a reader asks for the full datasets.
 """
 
 import gzip
-import hashlib
-import http.client
-import os
+import logging
 import struct
-import tempfile
-import urllib.error
-import urllib.request
 import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+import pooch
+import requests
 
-_CHUNK = 1 << 16  # 64 KiB: small enough for a smooth progress bar, large enough to be cheap
 _OFFLINE_HINT = 'load_digits(name="mnist-5k") uses the 5,000 real digits shipped in data/ and needs no network.'
 _IDX_UINT8 = 0x08
 
@@ -90,83 +91,27 @@ class DownloadError(RuntimeError):
     """Raised when no mirror delivered a file with the expected SHA-256."""
 
 
-class _MirrorFailure(Exception):
-    """One mirror's failure; network=True when the mirror could not be reached at all."""
-
-    def __init__(self, reason, *, network=False):
-        super().__init__(reason)
-        self.network = network
-
-
-def _sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _describe(exc):
-    # URLError wraps the interesting part (connection refused, name resolution) in .reason.
-    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
-        return f"cannot connect: {exc.reason}"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def _open(url, timeout):
-    """Open url, turning every way it can fail into a _MirrorFailure."""
-    try:
-        return urllib.request.urlopen(url, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        exc.close()  # the server answered, so the network itself works
-        raise _MirrorFailure(f"HTTP {exc.code} {exc.reason}") from exc
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        # OSError before any response (refused, unresolvable, timed out) means the mirror is unreachable.
-        raise _MirrorFailure(_describe(exc), network=isinstance(exc, OSError)) from exc
-
-
-def _stream(response, out, filename, progress):
-    """Copy response into the open file out, showing progress; return the SHA-256 of the bytes received."""
-    length = response.headers.get("Content-Length", "")
-    total = int(length) if length.strip().isdigit() else None
-    digest, received = hashlib.sha256(), 0
-    try:
-        bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=filename, disable=not progress)
-        with bar:
-            while chunk := response.read(_CHUNK):
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                bar.update(len(chunk))
-    except (OSError, http.client.HTTPException) as exc:
-        raise _MirrorFailure(f"transfer broke off after {received:,} bytes ({_describe(exc)})") from exc
-    # http.client returns b"" instead of raising when the server closes early, so compare with Content-Length.
-    if total is not None and received != total:
-        raise _MirrorFailure(f"transfer cut short: received {received:,} of {total:,} bytes")
-    return digest.hexdigest()
-
-
-def _fetch_from_mirror(url, remote, dest, *, progress, timeout):
-    """Download url to dest via a temporary file beside it; raise _MirrorFailure if anything goes wrong."""
-    # A unique temporary name in the same folder: os.replace is then atomic and parallel runs do not collide.
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=remote.filename + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, _open(url, timeout) as response:
-            actual = _stream(response, out, remote.filename, progress)
-        if actual != remote.sha256:
-            raise _MirrorFailure(f"checksum mismatch: expected SHA-256 {remote.sha256}, got {actual}")
-        os.replace(tmp_name, dest)
-    finally:
-        # Whatever happened (failure, Ctrl-C), no partial or unverified file stays in the cache.
-        Path(tmp_name).unlink(missing_ok=True)
+def _describe(error):
+    """What went wrong at one mirror, in words, and whether the mirror could not be reached at all."""
+    if isinstance(error, requests.HTTPError):
+        return f"HTTP {error.response.status_code} {error.response.reason}", False
+    if isinstance(error, requests.Timeout):
+        return f"timed out ({error})", True
+    if isinstance(error, requests.ConnectionError):
+        return f"cannot connect ({error})", True
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):  # the server closed before Content-Length
+        return f"transfer cut short ({error})", False
+    if isinstance(error, ValueError):  # pooch's hash check
+        return f"checksum mismatch: {error}", False
+    return f"{type(error).__name__}: {error}", False
 
 
 def _failure_message(remote, attempts, stale_note):
     lines = [f"Could not download {remote.filename} from any mirror:"]
-    lines += [f"  - {url}: {failure}" for url, failure in attempts]
+    lines += [f"  - {url}: {reason}" for url, (reason, _) in attempts]
     if stale_note:
         lines.append(stale_note)
-    if all(failure.network for _, failure in attempts):
+    if all(unreachable for _, (_, unreachable) in attempts):
         lines.append("The network seems unreachable: no mirror could be contacted. Check your connection or proxy.")
         lines.append(f"To work offline, {_OFFLINE_HINT}")
     else:
@@ -194,25 +139,27 @@ def download_file(remote, mirrors, cache_dir, *, progress=True, timeout=30.0):
     if not mirrors:
         raise ValueError(f"no mirrors given for {remote.filename}")
     cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     dest = cache_dir / remote.filename
     stale_note = None
-    if dest.exists():
-        actual = _sha256_of(dest)
-        if actual == remote.sha256:
-            return dest
-        # A stale or damaged copy: remove it so that a failed re-download cannot leave it behind.
+    if dest.exists() and (actual := pooch.file_hash(str(dest))) != remote.sha256:
+        # pooch would replace it without a word: say so, and remove it so that a failed download cannot keep it.
         stale_note = f"The cached copy {dest} had SHA-256 {actual} instead of {remote.sha256}; it was removed."
         warnings.warn(f"{stale_note} Downloading it again.", stacklevel=2)
         dest.unlink()
     attempts = []
-    for base in mirrors:
-        url = (base if base.endswith("/") else base + "/") + remote.filename
-        try:
-            _fetch_from_mirror(url, remote, dest, progress=progress, timeout=timeout)
-            return dest
-        except _MirrorFailure as failure:
-            attempts.append((url, failure))
+    logger, level = pooch.get_logger(), pooch.get_logger().level
+    logger.setLevel(logging.WARNING)  # the progress bar says what is downloaded; pooch would also log each URL
+    try:
+        for base in mirrors:
+            url = (base if base.endswith("/") else base + "/") + remote.filename
+            downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
+            try:
+                return Path(pooch.retrieve(url, known_hash=f"sha256:{remote.sha256}", fname=remote.filename,
+                                           path=cache_dir, downloader=downloader))
+            except (requests.RequestException, ValueError) as error:
+                attempts.append((url, _describe(error)))
+    finally:
+        logger.setLevel(level)
     raise DownloadError(_failure_message(remote, attempts, stale_note))
 
 

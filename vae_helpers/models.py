@@ -1,26 +1,22 @@
-"""Two VAEs: an MLP (notebook 05) and a convolutional one (notebook 06), each made of three parts (parts.py).
+"""Two VAEs: an MLP (notebook 05) and a convolutional one (notebook 06), made of three parts (parts.py).
 
-Both share the `VAE` base class, so the objectives, training loop, checkpoints and widgets work with either. The
-parts are how everything after 05 talks to a model, each a torch.distributions object:
-    prior()                 p(z), default N(0, I)
-    posterior(x, c=None)    q_phi(z|x), default N(mu, diag(exp(logvar))), with rsample
-    likelihood(z, c=None)   p_theta(x|z), default Bernoulli pixels; its .mean is the image to show
-and the view that 05 writes by hand stays:
-    encode(x) -> (mu, logvar)   decode(z) -> logits
-Images are (B, C, H, W), by default (B, 1, 28, 28). An optional condition c (B, ...) of condition_dim numbers (a
-one-hot label, the visible part of an image) reaches the encoder and the decoder: a conditional VAE.
+Both share the `VAE` base class. Everything after 05 talks to a model through its parts, torch.distributions
+objects: prior() p(z), posterior(x) q(z|x) and likelihood(z) p(x|z), whose .mean is the image to show; 05's view,
+encode(x) -> (mu, logvar) and decode(z) -> logits, stays. Images are (B, C, H, W), by default (B, 1, 28, 28). A
+condition c (B, ...) of condition_dim numbers (a one-hot label, a visible part of the image) reaches the encoder and
+the decoder: a conditional VAE.
 """
 
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vae_helpers.data import IMAGE_SHAPE
 from vae_helpers.distributions import DiagonalGaussian, draw
 from vae_helpers.image_checks import check_images
-from vae_helpers.parts import DEFAULTS, BernoulliLikelihood, build_part, describe
+from vae_helpers.layers import ChannelsLastPixelShuffle, PixelBias
+from vae_helpers.parts import DEFAULTS, BernoulliLikelihood, describe
 
 
 class VAE(nn.Module):
@@ -43,10 +39,9 @@ class VAE(nn.Module):
 
     def check_parts(self):
         """Raise ValueError unless the prior is a distribution over codes of latent_dim numbers."""
-        event_shape = tuple(self.prior().event_shape)
-        if event_shape != (self.latent_dim,):
+        if (prior := self.prior()).event_shape != (self.latent_dim,):
             raise ValueError(f"the prior must be a distribution over codes of shape ({self.latent_dim},), got a "
-                             f"{type(self.prior()).__name__} with event shape {event_shape}")
+                             f"{type(prior).__name__} with event shape {tuple(prior.event_shape)}")
 
     def check_input(self, x, name="x", *, exact=False):
         """Return x as the model's dtype after a clear TypeError or ValueError unless it is what the likelihood
@@ -94,29 +89,19 @@ class VAE(nn.Module):
     def check_condition(self, c, batch):
         """c flattened to (B, condition_dim) for a batch of B images or codes (None for a model without a
         condition), after a clear ValueError for a missing, unexpected or misshapen one."""
-        if not self.condition_dim:
-            if c is not None:
-                raise ValueError("this model takes no condition c (condition_dim=0): leave c out, or build the "
-                                 "model with condition_dim= the number of values in each c")
+        if c is None and not self.condition_dim:
             return None
-        if c is None:
-            raise ValueError(f"this model is conditional: pass c, a tensor (B, ...) of {self.condition_dim} "
-                             f"numbers per example (e.g. a one-hot label)")
-        if not isinstance(c, torch.Tensor) or len(c) != len(batch) or c[0].numel() != self.condition_dim:
-            shape = tuple(c.shape) if isinstance(c, torch.Tensor) else type(c).__name__
-            raise ValueError(f"c must be a tensor with {len(batch)} rows of {self.condition_dim} numbers, one per "
-                             f"example, got {shape}")
+        if not (self.condition_dim and isinstance(c, torch.Tensor) and len(c) == len(batch)
+                and c[0].numel() == self.condition_dim):
+            wanted = (f"a tensor with {len(batch)} rows of {self.condition_dim} numbers, one per example (a one-hot "
+                      f"label, say)" if self.condition_dim else "None: this model takes no condition (condition_dim=0)")
+            got = tuple(c.shape) if isinstance(c, torch.Tensor) else repr(c)
+            raise ValueError(f"c must be {wanted}, got {got}")
         return c.flatten(1).to(batch.dtype)
 
     def reparameterize(self, mu, logvar, generator=None):
         """Draw z = mu + sigma * eps with eps ~ N(0, I), so gradients flow to mu and logvar (notebook 04)."""
         return DiagonalGaussian(mu, logvar).rsample(generator=generator)
-
-    def forward(self, x, generator=None, c=None):
-        """Encode, draw one z per image and decode: (logits, mu, logvar, z), a loss's pieces by hand (notebook 08)."""
-        mu, logvar = self.encode(x, c)
-        z = self.reparameterize(mu, logvar, generator)
-        return self.decode(z, c), mu, logvar, z
 
     def log_likelihood(self, x, z, c=None):
         """log p(x|z) in nats, (B,), for images x (B, C, H, W) and codes z (B, latent_dim)."""
@@ -135,8 +120,7 @@ class VAE(nn.Module):
         return self.likelihood(self.posterior(self.check_input(x), c).mean, c).mean
 
     def config(self):
-        """The constructor arguments, as JSON-friendly values (what a checkpoint records); the defaults of
-        image_shape, condition_dim and the parts are left out, so checkpoints of default models look as before."""
+        """The constructor arguments as JSON-friendly values (what a checkpoint records), defaults left out."""
         extra = {"image_shape": list(self.image_shape)} if self.image_shape != IMAGE_SHAPE else {}
         extra |= {"condition_dim": self.condition_dim} if self.condition_dim else {}
         return extra | {role: describe(part) for role, part in self.parts.items() if type(part) is not DEFAULTS[role]}
@@ -179,7 +163,8 @@ class MLPVAE(VAE):
 class ConvVAE(VAE):
     """A VAE with a strided-convolution encoder and a decoder that doubles the side twice by sub-pixel convolution
     (a 3x3 convolution into 4 times the channels, whose values PixelShuffle lays out as 2x2 blocks of pixels; it can
-    compute whatever a ConvTranspose2d(kernel_size=4, stride=2, padding=1) computes, see subpixel_from_transposed).
+    compute whatever a ConvTranspose2d(kernel_size=4, stride=2, padding=1) computes, see
+    layers.subpixel_from_transposed).
     Height and width must be multiples of 4; a condition joins the encoder's features before its last layer and the
     code at the decoder's input.
 
@@ -247,70 +232,18 @@ class ConvVAE(VAE):
         return {"latent_dim": self.latent_dim, "channels": list(self.channels), **super().config()}
 
 
-class ChannelsLastPixelShuffle(nn.PixelShuffle):
-    """PixelShuffle that keeps channels-last tensors channels-last: the same numbers as nn.PixelShuffle, in one copy.
-    On channels-last input torch's own took about three times as long as on the usual layout (benchmarks/RESULTS.md),
-    and the next convolution would have to convert back."""
-
-    def forward(self, h):
-        if not h.is_contiguous(memory_format=torch.channels_last):
-            return super().forward(h)
-        r, (batch, channels, height, width) = self.upscale_factor, h.shape
-        # a view (B, H, W, C, r, r), then one copy into (B, rH, rW, C)
-        blocks = h.permute(0, 2, 3, 1).reshape(batch, height, width, channels // r**2, r, r)
-        pixels = blocks.permute(0, 1, 4, 2, 5, 3).reshape(batch, r * height, r * width, channels // r**2)
-        return pixels.permute(0, 3, 1, 2)  # (B, C, rH, rW), channels-last in memory
-
-
-class PixelBias(nn.Module):
-    """Add one learnt number per pixel: the decoder's last bias, which a convolution (one bias per channel, shared
-    by every position) cannot give."""
-
-    def __init__(self, shape):
-        super().__init__()
-        self.logits = nn.Parameter(torch.zeros(shape))
-
-    def forward(self, h):
-        return h + self.logits
-
-    def extra_repr(self):
-        return f"shape={tuple(self.logits.shape)}"
-
-
-# Output pixel 2i + a of a transposed convolution with kernel 4, stride 2 and padding 1 sees input pixels i - 1, i
-# and i + 1 through kernel taps that depend on its phase a: row a of this table gives the tap for each of the
-# three (4: none, a zero).
-_PHASE_TAPS = torch.tensor([[3, 1, 4], [4, 2, 0]])
-
-
-def subpixel_from_transposed(layer):
-    """The sub-pixel layers (a 3x3 Conv2d into 4 times the channels, then PixelShuffle(2)) that compute exactly what
-    `layer`, a ConvTranspose2d(kernel_size=4, stride=2, padding=1), computes (Shi et al. 2016, "Real-time single
-    image and video super-resolution"). So the decoder's sub-pixel steps can represent any such transposed
-    convolution; notebook 06 checks it."""
-    if (layer.kernel_size, layer.stride, layer.padding, layer.output_padding) != ((4, 4), (2, 2), (1, 1), (0, 0)):
-        raise ValueError(f"needs kernel_size=4, stride=2, padding=1 and no output_padding, got {layer}")
-    weight = F.pad(layer.weight, (0, 1, 0, 1))[:, :, _PHASE_TAPS][..., _PHASE_TAPS]  # (C_in, C_out, a, ty, b, tx)
-    c_in, c_out = weight.shape[:2]
-    conv = nn.Conv2d(c_in, 4 * c_out, kernel_size=3, padding=1, bias=layer.bias is not None,
-                     dtype=layer.weight.dtype, device=layer.weight.device)
-    with torch.no_grad():
-        conv.weight.copy_(weight.permute(1, 2, 4, 0, 3, 5).reshape(c_out * 4, c_in, 3, 3))  # PixelShuffle's order
-        if layer.bias is not None:
-            conv.bias.copy_(layer.bias.repeat_interleave(4))
-    return nn.Sequential(conv, nn.PixelShuffle(2))
-
-
 MODEL_CLASSES = {cls.__name__: cls for cls in (MLPVAE, ConvVAE)}
 
 
 def build_model(model_class, model_config):
-    """Create a model from its class name and config(), e.g. build_model("ConvVAE", {"latent_dim": 16, ...}); parts
-    other than the defaults must be the package's own (parts.PART_CLASSES)."""
+    """Create a model from its class name and config(), e.g. build_model("ConvVAE", {"latent_dim": 16, ...}), with
+    the default parts (a model of other parts is built by whoever wrote them, and loaded with load_checkpoint)."""
     if model_class not in MODEL_CLASSES:
         raise ValueError(f"model_class must be one of {sorted(MODEL_CLASSES)}, got {model_class!r}")
-    settings = {key: build_part(value, key) if key in DEFAULTS else value for key, value in model_config.items()}
-    return MODEL_CLASSES[model_class](**settings)
+    for role in DEFAULTS.keys() & model_config.keys():
+        raise ValueError(f"the record's {role} is {model_config[role]['class']!r}, which build_model does not make: "
+                         f"build the model with that {role} and pass it to load_checkpoint(path, model)")
+    return MODEL_CLASSES[model_class](**model_config)
 
 
 def _mlp_layers(widths):

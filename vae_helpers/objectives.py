@@ -1,12 +1,14 @@
-"""The training objective (the ELBO) and a tighter estimate of log p(x) for evaluation (the IWAE bound), for a model
-of any parts: they read its prior(), posterior(x) and likelihood(z) (vae_helpers.parts)."""
+"""The ELBO (the training objective) and the IWAE bound on log p(x), for a model of any parts.
+
+Both read the model's prior(), posterior(x) and likelihood(z) (vae_helpers.parts), so they work for any prior,
+posterior and likelihood that the torch.distributions interface describes."""
 
 import itertools
 from typing import NamedTuple
 
 import torch
 
-from vae_helpers.distributions import closed_form_kl, draw, kl_per_dim, log_mean_exp
+from vae_helpers.distributions import closed_form_kl, draw, log_mean_exp
 
 
 class ElboTerms(NamedTuple):
@@ -25,21 +27,17 @@ def elbo(model, x, beta=1.0, generator=None, *, c=None, posterior=None, num_samp
     The KL is in closed form where torch.distributions knows the pair (a diagonal Gaussian q and prior), else the
     Monte Carlo estimate log q(z|x) - log p(z) at the same draws as the reconstruction term.
     Args:
-        model: a VAE (its prior, posterior and likelihood).
-        x: (B, C, H, W) images: for Bernoulli pixels binary for a true ELBO in nats (grey levels give the
-            grey-level cross-entropy that fit(binarize=False) trains on).
+        model: a VAE. x: (B, C, H, W) images; binary ones for a Bernoulli likelihood's ELBO in nats (grey levels
+            give the cross-entropy that fit(binarize=False) trains on). c: their conditions, for a conditional model.
         beta: weight of the KL term (Higgins et al. 2017); beta = 1 gives the ELBO, a lower bound on log p(x).
         generator: torch.Generator for the draws, for reproducible estimates.
-        c: the condition of each image, for a conditional model.
-        posterior: another q to score instead of the encoder's (e.g. one fitted to each image, inference_gaps);
-            a distribution over codes (B, D). Gradients flow to its parameters.
+        posterior: another q (B, D) to score instead of the encoder's (inference_gaps); gradients reach it.
         num_samples: draws of z per image, decoded at most max_decodes at a time.
     Returns:
-        ElboTerms(total, reconstruction, kl, kl_per_dim, kl_method). Maximise total.mean(); the loss is
-        -total.mean().
+        ElboTerms; maximise total.mean(), the loss is -total.mean().
     Raises:
-        TypeError or ValueError (from model.check_input) for images the likelihood does not model, before the
-        model sees them.
+        TypeError or ValueError (model.check_input) for images the likelihood does not model, before the model
+        sees them.
     Introduced in notebooks/05_your_first_vae.ipynb.
     """
     x = model.check_input(x)
@@ -47,7 +45,7 @@ def elbo(model, x, beta=1.0, generator=None, *, c=None, posterior=None, num_samp
     p = model.prior()
     draws = list(draws_in_chunks(q, num_samples, max(1, min(num_samples, max_decodes // len(x))), generator))
     reconstruction = torch.cat([log_likelihood_of_draws(model, x, z, c) for z in draws]).mean(0)  # (B,)
-    per_dim = kl_per_dim(q, p)  # after the draws: autograd then adds the gradients in the order it always has
+    per_dim = closed_form_kl(q, p, per_dim=True)  # after the draws: autograd adds the gradients in its old order
     kl = per_dim.sum(-1) if per_dim is not None else closed_form_kl(q, p)
     method = "closed form" if kl is not None else "Monte Carlo"
     if kl is None:

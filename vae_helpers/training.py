@@ -11,8 +11,6 @@ from tqdm.auto import trange
 
 from vae_helpers import checkpoints, config
 from vae_helpers.data import TEST_BINARIZATION_SEED, binarize as binarize_images
-from vae_helpers.distributions import kl_per_dim
-from vae_helpers.image_checks import check_images
 from vae_helpers.objectives import elbo
 
 
@@ -62,8 +60,9 @@ def evaluate_elbo(model, images, *, conditions=None, batch_size=500, seed=0, bin
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
     sums = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
-    for batch, c in zip(images.split(batch_size), _batches(conditions, batch_size, device)):
-        terms = elbo(model, batch.to(device), generator=generator, c=c)
+    for batch, c in zip(images.split(batch_size), itertools.repeat(None) if conditions is None
+                        else conditions.split(batch_size)):
+        terms = elbo(model, batch.to(device), generator=generator, c=None if c is None else c.to(device))
         sums["elbo"] += terms.total.sum().item()
         sums["reconstruction"] += terms.reconstruction.sum().item()
         sums["kl"] += terms.kl.sum().item()
@@ -97,17 +96,18 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
             early when it returns True (benchmarks/bench_quality.py uses it to train for a time budget).
         clock: the function that times each epoch for history.seconds (tests pass a fake one).
     Raises:
-        TypeError or ValueError, before any training, for images that are not floats in [0, 1] of the model's
-            shape (or not in its likelihood's support, without binarize), for missing or misshapen conditions, for
-            free bits without a KL per dimension, and for a patience without validation images.
+        TypeError or ValueError, before any training, for images that are not what the model reads (floats of its
+            shape, in its likelihood's support), for missing or misshapen conditions, for free bits without a KL per
+            dimension (at the first batch) and for a patience without validation images.
         FloatingPointError if the loss stops being finite (with the epoch and batch where it happened).
     Introduced in notebooks/05_your_first_vae.ipynb.
     """
-    train_images = _checked(model, train_images, "train_images", binarize)
+    train_images = model.check_input(train_images, "train_images")
+    model.check_condition(train_conditions, train_images)
     if validation_images is not None:
-        validation_images = _checked(model, validation_images, "validation_images", binarize)
+        validation_images = model.check_input(validation_images, "validation_images")
+        model.check_condition(validation_conditions, validation_images)
     _check_kl_schedule(kl_warmup_epochs, free_bits)
-    _check_conditions(model, train_images, train_conditions, validation_images, validation_conditions, free_bits)
     if patience is not None and (validation_images is None or not isinstance(patience, int) or patience < 1):
         raise ValueError(f"patience must be a positive whole number of epochs and needs validation_images to "
                          f"watch, got patience={patience!r} with validation_images "
@@ -190,38 +190,14 @@ def _check_kl_schedule(kl_warmup_epochs, free_bits):
         raise ValueError(f"free_bits must be a number of nats per latent dimension, 0 or more, got {free_bits!r}")
 
 
-def _checked(model, images, name, binarize):
-    """The images as the model's dtype, after the check of what fit can train on: grey levels in [0, 1] to binarize,
-    else what the likelihood models."""
-    if binarize:
-        check_images(images, name, shape=model.image_shape, support="unit")
-    return model.check_input(images, name)
-
-
-def _check_conditions(model, train_images, train_conditions, validation_images, validation_conditions, free_bits):
-    """Refuse, before training, conditions that the model would refuse at the first batch, and free bits where the
-    KL has no terms per dimension."""
-    model.check_condition(train_conditions, train_images)
-    if validation_images is not None:
-        model.check_condition(validation_conditions, validation_images)
-    with torch.no_grad():
-        device = next(model.parameters()).device
-        c = None if train_conditions is None else train_conditions[:1].to(device)
-        if free_bits and kl_per_dim(model.posterior(train_images[:1].to(device), c), model.prior()) is None:
-            raise ValueError(f"free_bits floors the KL of each latent dimension, which this model's q and prior "
-                             f"({type(model.prior()).__name__}) do not have: train with free_bits=0")
-
-
-def _batches(conditions, batch_size, device):
-    """The conditions in batches on `device`, or None for every batch when there are none."""
-    return itertools.repeat(None) if conditions is None else (c.to(device) for c in conditions.split(batch_size))
-
-
 def _batch_loss(model, x, c, beta, free_bits, noise):
     """The loss of one batch and its true ELBO terms (beta = 1, no floor), each (B,)."""
     terms = elbo(model, x, beta=beta, generator=noise, c=c)
     if free_bits == 0:
         return -terms.total.mean(), terms.reconstruction, terms.kl
+    if terms.kl_per_dim is None:  # at the first batch, before any step
+        raise ValueError(f"free_bits floors the KL of each latent dimension, which this model's q and prior "
+                         f"({type(model.prior()).__name__}) do not have: train with free_bits=0")
     loss = -(terms.reconstruction.mean() - beta * free_bits_kl(terms.kl_per_dim, free_bits))
     return loss, terms.reconstruction, terms.kl
 

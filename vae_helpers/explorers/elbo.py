@@ -12,11 +12,6 @@ BAR_COLORS = ("tab:blue", "tab:orange", "navy", "tab:red", "grey")
 BAR_FLOOR = -8.0  # fixed y-axis floor in nats, so the log p(x) line never moves on screen
 
 
-def normal_density(z, mean, std):
-    """Evaluate N(z; mean, std^2) at the points z, in float64: the density of every curve in the explorer."""
-    return torch.exp(distributions.normal_log_prob(*(torch.as_tensor(v, dtype=torch.float64) for v in (z, mean, std))))
-
-
 def elbo_densities(x, q_mean, q_std, noise_std, prior_std, z=Z_GRID):
     """Evaluate the prior p(z), the exact posterior p(z|x) and q(z) = N(q_mean, q_std^2) on the grid z.
 
@@ -24,8 +19,9 @@ def elbo_densities(x, q_mean, q_std, noise_std, prior_std, z=Z_GRID):
     Introduced in notebooks/03_variational_inference_and_the_elbo.ipynb.
     """
     post_mean, post_std = conjugate.posterior(x, prior_std, noise_std)
-    return {"prior": normal_density(z, 0.0, prior_std), "posterior": normal_density(z, post_mean, post_std),
-            "q": normal_density(z, q_mean, q_std)}
+    curves = {"prior": (0.0, prior_std), "posterior": (post_mean, post_std), "q": (q_mean, q_std)}
+    return {name: distributions.normal_log_prob(z, mean, std, dtype=torch.float64).exp()
+            for name, (mean, std) in curves.items()}
 
 
 def elbo_waterfall(x, q_mean, q_std, noise_std, prior_std):

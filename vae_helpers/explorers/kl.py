@@ -28,21 +28,6 @@ def _few_ticks(ax):
     ax.yaxis.set_major_locator(MaxNLocator(5))
 
 
-def normal_log_prob(z, mean, std):
-    """Return log N(z; mean, std^2) elementwise, in float64; arguments are floats or broadcastable tensors."""
-    return distributions.normal_log_prob(*(torch.as_tensor(value, dtype=torch.float64) for value in (z, mean, std)))
-
-
-def kl_normal(mean_a, std_a, mean_b, std_b):
-    """Return KL(N(mean_a, std_a^2) || N(mean_b, std_b^2)) in nats as a float: eq. (2.3), via gaussian_kl.
-
-    Args: four floats (or one-element tensors), the two means and standard deviations.
-    Introduced in notebooks/02_kl_divergence.ipynb.
-    """
-    return distributions.normal_kl(*(torch.as_tensor(v, dtype=torch.float64)
-                                     for v in (mean_a, std_a, mean_b, std_b))).item()
-
-
 def gaussian_kl_curves(mean_p, std_p, mean_q, std_q, z=Z_GRID):
     """Densities of p = N(mean_p, std_p^2) and q = N(mean_q, std_q^2) on `z`, the integrands of both KLs, both KLs.
 
@@ -50,10 +35,12 @@ def gaussian_kl_curves(mean_p, std_p, mean_q, std_q, z=Z_GRID):
         "integrand_qp" = q log(q/p), and the floats "kl_pq" = KL(p||q) and "kl_qp" = KL(q||p), in closed form.
     Introduced in notebooks/02_kl_divergence.ipynb.
     """
-    log_p, log_q = normal_log_prob(z, mean_p, std_p), normal_log_prob(z, mean_q, std_q)
+    log_p, log_q = (distributions.normal_log_prob(z, mean, std, dtype=torch.float64)
+                    for mean, std in ((mean_p, std_p), (mean_q, std_q)))
     p, q = log_p.exp(), log_q.exp()
+    kl = lambda a, b: distributions.normal_kl(*a, *b, dtype=torch.float64).item()  # noqa: E731  (2.3)
     return {"p": p, "q": q, "integrand_pq": p * (log_p - log_q), "integrand_qp": q * (log_q - log_p),
-            "kl_pq": kl_normal(mean_p, std_p, mean_q, std_q), "kl_qp": kl_normal(mean_q, std_q, mean_p, std_p)}
+            "kl_pq": kl((mean_p, std_p), (mean_q, std_q)), "kl_qp": kl((mean_q, std_q), (mean_p, std_p))}
 
 
 def gaussian_kl_explorer(mean_p=0.0, std_p=1.0, mean_q=1.0, std_q=0.5):
@@ -105,7 +92,8 @@ def mixture_log_prob(z, separation, std=MIXTURE_STD):
 
     Introduced in notebooks/02_kl_divergence.ipynb.
     """
-    peaks = torch.stack([normal_log_prob(z, -separation / 2, std), normal_log_prob(z, separation / 2, std)])
+    peaks = torch.stack([distributions.normal_log_prob(z, centre, std, dtype=torch.float64)
+                         for centre in (-separation / 2, separation / 2)])
     return torch.logsumexp(peaks, dim=0) - math.log(2)
 
 
@@ -116,7 +104,8 @@ def mixture_fit_curves(mean_q, std_q, separation, z=Z_GRID):
         minimises) and "kl_qp" = KL(q||p) (reverse: what variational inference minimises).
     Introduced in notebooks/02_kl_divergence.ipynb.
     """
-    log_p, log_q = mixture_log_prob(z, separation), normal_log_prob(z, mean_q, std_q)
+    log_p = mixture_log_prob(z, separation)
+    log_q = distributions.normal_log_prob(z, mean_q, std_q, dtype=torch.float64)
     p, q = log_p.exp(), log_q.exp()
     return {"p": p, "q": q, "kl_pq": torch.trapezoid(p * (log_p - log_q), z).item(),
             "kl_qp": torch.trapezoid(q * (log_q - log_p), z).item()}

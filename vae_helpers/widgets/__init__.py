@@ -1,4 +1,6 @@
-"""The widget plumbing of the series, under the explorers (vae_helpers.explorers) that teach with it:
+"""The widget plumbing: figures the kernel redraws (LiveFigure), and a small VAE run in the page (InPageVAE).
+
+Under the explorers (vae_helpers.explorers) that teach with them:
 
     live_figure.py   LiveFigure: controls -> a plain update function -> a PNG, drawn on a canvas (FigureImage,
                      figure_view.js); the sliders of 01-04, 07 and 08
