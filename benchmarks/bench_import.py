@@ -5,9 +5,8 @@
 Three figures, each measured in a new Python process (so nothing is cached in memory but the operating system's
 file cache, warmed by one untimed run): `import torch` alone; then, with torch already imported, `import
 vae_helpers` (submodules load on first use, so this is the package's own cost); and every submodule a notebook may
-touch (vh.data ... vh.explorers, which bring matplotlib, seaborn and ipywidgets; not the maintainers' tools
-vh.series, which brings nbformat; the book's series_tools.book and series_tools.render, not submodules of vh,
-bring Sphinx). Budget for the package itself: 0.1 s.
+touch (vh.data ... vh.explorers, which bring matplotlib, seaborn and ipywidgets; not series_tools, the
+maintainers' tools, which bring nbformat and Sphinx). Budget for the package itself: 0.1 s.
 """
 
 import argparse
@@ -26,8 +25,7 @@ after_torch = time.perf_counter()
 import vae_helpers as vh
 after_package = time.perf_counter()
 for name in vh.SUBMODULES:
-    if name != "series":
-        getattr(vh, name)
+    getattr(vh, name)
 done = time.perf_counter()
 print(after_torch - start, after_package - after_torch, done - after_package)
 """

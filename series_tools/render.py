@@ -56,8 +56,9 @@ def _as_script_text(state):
 
 
 def referenced_models(saved):
-    """The ids of the widgets that `saved` (a widget's saved state) refers to ("IPY_MODEL_<id>" values)."""
-    values = [value for entry in saved.get("state", {}).values()
+    """The ids of the widgets that `saved` (a widget's saved state) refers to ("IPY_MODEL_<id>" values), except its
+    layout and style, which a page without a widget manager does not apply."""
+    values = [value for name, entry in saved.get("state", {}).items() if name not in ("layout", "style")
               for value in (entry if isinstance(entry, list) else [entry])]
     return [value.removeprefix("IPY_MODEL_") for value in values
             if isinstance(value, str) and value.startswith("IPY_MODEL_")]

@@ -30,7 +30,7 @@ def test_the_recorded_test_score_is_the_shipped_weights_score_on_the_test_split(
     model, record = pretrained.load_pretrained(name)
     test_images = data.load_digits(split="test", binarized=True).images
     scores = training.evaluate_elbo(model, test_images)
-    assert scores == pytest.approx(record["test"], abs=0.01)
+    assert scores == pytest.approx(record["test"], abs=1e-3)  # float32 sums over 1,000 digits of ~100 nats
 
 
 @pytest.mark.parametrize("name", sorted(pretrained.SHIPPED))

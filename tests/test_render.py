@@ -37,7 +37,8 @@ def test_an_anywidget_runs_from_its_saved_state_and_cannot_end_the_script_early(
 def test_a_widget_that_two_anywidgets_refer_to_goes_into_the_page_once():
     weights = {"model_name": "WidgetModel", "state": {"spec": {"note": "</script>"}},
                "buffers": [{"path": ["weights"], "data": base64.b64encode(b"\0\1\2").decode(), "encoding": "base64"}]}
-    models = {"weights": weights, **{name: {"state": {"_esm": "export default {}", "network": "IPY_MODEL_weights"}}
+    models = {"weights": weights, **{name: {"state": {"_esm": "export default {}", "network": "IPY_MODEL_weights",
+                                                     "layout": f"IPY_MODEL_{name}-layout"}}
                                      for name in ("map", "draw")}}
     on_page = set()  # what SeriesRenderer keeps for one page
     first, second = (render.static_widget(name, models, {}, on_page) for name in ("map", "draw"))

@@ -123,3 +123,27 @@ def test_a_viewer_without_widgets_gets_a_picture_of_the_first_state(small_model)
         assert Image.open(io.BytesIO(base64.b64decode(data_["image/png"]))).size == (512, 240)  # 6.4 x 3 in at 80 dpi
         z, _ = widget._first_point()
         assert z == (first_point or widget.test_mu[0].tolist())  # the draw widget starts on the first test digit
+
+
+def test_the_widgets_of_one_model_share_one_copy_of_its_weights(small_model):
+    first, second = touch.latent_map(small_model), touch.draw_digit(small_model)
+    assert first.network is second.network  # one NetworkWeights widget: the page and a saved notebook hold it once
+    spec, weights = in_page.network_spec(small_model)
+    assert first.network.spec == spec and first.network.weights == weights.tobytes()
+    torch.manual_seed(1)
+    other = touch.latent_map(MLPVAE(latent_dim=2, hidden_dims=(32, 16)).eval())
+    assert other.network is not first.network
+    assert "weights" not in first.keys  # the widget itself carries no weights, only the reference
+    assert first.prior == {"mu": [0.0, 0.0], "logvar": [0.0, 0.0]}  # N(0, I), which the page evaluates
+
+
+def test_the_pages_test_hooks_are_off_unless_asked_for(small_model, monkeypatch):
+    monkeypatch.delenv(in_page.HOOKS_VARIABLE, raising=False)
+    assert touch.latent_map(small_model).hooks is False
+    monkeypatch.setenv(in_page.HOOKS_VARIABLE, "1")
+    assert touch.latent_map(small_model).hooks is True
+
+
+def test_a_model_the_page_cannot_evaluate_is_refused_by_what_it_lacks():
+    with pytest.raises(ValueError, match="an unconditional VAE with a diagonal Gaussian q"):
+        touch.latent_map(MLPVAE(latent_dim=2, hidden_dims=(8,), condition_dim=10))

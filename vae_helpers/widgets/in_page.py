@@ -108,14 +108,14 @@ class InPageVAE(anywidget.AnyWidget):
         if model.latent_dim != 2:
             raise ValueError(f"the latent map needs a model with latent_dim = 2 (like the shipped 'mlp_vae_2d'), "
                              f"got latent_dim = {model.latent_dim}")
-        prior = model.prior()
+        prior, network = model.prior(), shared_network(model)  # both raise for what the page cannot evaluate
         if not isinstance(prior, DiagonalGaussian):
             raise ValueError(f"the in-page widgets evaluate a diagonal Gaussian prior, got a {type(prior).__name__}")
         test = data.load_digits(split="test", binarized=True)
         mu = encode_images(model, test.images)[0].cpu()
         centres = [mu[test.labels == digit].median(0).values.tolist() for digit in range(10)]
         palette = [matplotlib.colors.to_hex(colour) for colour in matplotlib.colormaps["tab10"].colors]
-        super().__init__(network=shared_network(model), codes=mu.numpy().astype("<f4").tobytes(),
+        super().__init__(network=network, codes=mu.numpy().astype("<f4").tobytes(),
                          prior={"mu": prior.mu.tolist(), "logvar": prior.logvar.tolist()},
                          labels=test.labels.numpy().astype(np.uint8).tobytes(), centres=centres, palette=palette,
                          hooks=os.environ.get(HOOKS_VARIABLE, "0") not in ("", "0"), **kwargs)
