@@ -207,7 +207,7 @@ def test_free_bits_are_refused_before_training_where_the_kl_has_no_terms_per_dim
     model = MLPVAE(latent_dim=2, prior=MixturePrior(2), **SMALL)
     before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
     with pytest.raises(ValueError, match=r"free_bits floors the KL of each latent dimension, which this model's q "
-                                         r"and prior \(MixtureSameFamily\) do not have: train with free_bits=0"):
+                                         r"and prior \(MixtureSameFamily\) do not have in closed form: train with free_bits=0"):
         fit(model, data.load_digits(split="train", limit=8).images, free_bits=0.5, **FAST)
     assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
 
@@ -309,3 +309,20 @@ def test_a_proposal_other_than_the_encoder_gives_the_same_bound_when_it_is_the_e
     assert not torch.allclose(wider, encoder)
     with pytest.raises(ValueError, match=r"proposal must be a distribution over codes for each of the 5 images"):
         iwae_bound(model, x, num_samples=2, proposal=distributions.DiagonalGaussian(q.mu[:3], q.logvar[:3]))
+
+
+def test_a_prior_written_with_torchs_own_normal_gets_the_closed_form_kl_and_its_terms_per_dimension():
+    class NormalPrior(nn.Module):  # a learned diagonal Gaussian, as torch.distributions writes it
+        def __init__(self):
+            super().__init__()
+            self.loc = nn.Parameter(torch.zeros(2))
+
+        def forward(self):
+            return Independent(Normal(self.loc, torch.ones(2)), 1)
+
+    model = MLPVAE(latent_dim=2, prior=NormalPrior(), **SMALL)
+    x = data.load_digits(split="test", binarized=True, limit=4).images
+    terms = elbo(model, x)
+    assert terms.kl_method == "closed form" and terms.kl_per_dim.shape == (4, 2)
+    torch.testing.assert_close(terms.kl, terms.kl_per_dim.sum(-1))
+    fit(model, data.load_digits(split="train", limit=32).images, free_bits=0.1, **FAST)  # free bits need the terms

@@ -144,10 +144,13 @@ def draw(distribution, sample_shape=(), generator=None):
 def closed_form_kl(q, p, *, per_dim=False):
     """KL(q || p) in closed form: (...,) nats summed over the latent dimensions, or their (..., D) terms with
     per_dim=True. None where there is none: torch.distributions knows no formula for the pair (a Gaussian q and a
-    mixture prior), or, for per_dim, the two do not both factorise over the dimensions as diagonal Gaussians do."""
+    mixture prior), or, for per_dim, the two do not both factorise over the dimensions (Independent over (D,))."""
     if isinstance(q, DiagonalGaussian) and isinstance(p, DiagonalGaussian):
         return gaussian_kl(q.mu, q.logvar, p.mu, p.logvar, per_dim=per_dim)
     try:
-        return None if per_dim else kl_divergence(q, p)
+        if not per_dim:
+            return kl_divergence(q, p)
+        factorised = all(isinstance(d, Independent) and d.reinterpreted_batch_ndims == 1 for d in (q, p))
+        return kl_divergence(q.base_dist, p.base_dist) if factorised else None
     except NotImplementedError:
         return None

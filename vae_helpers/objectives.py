@@ -67,7 +67,8 @@ def iwae_bound(model, x, num_samples=1000, *, c=None, proposal=None, batch_size=
             have no log-likelihood in nats).
         num_samples: K. c: the condition of each image, for a conditional model.
         proposal: r, a distribution over codes (B, D) for these images (e.g. each digit's fitted q*), instead of the
-            encoder's q(z|x); then all B images go in one batch.
+            encoder's q(z|x); then all B images go in one batch. The draws follow the batching, so with the same
+            generator each image's estimate repeats for the same batching only (its distribution does not change).
         batch_size: images per pass (default: chosen so that batch_size * chunk <= max_decodes).
         max_decodes: how many decoder evaluations may be held in memory at once; K is split into chunks
             to respect it; the default keeps a conv VAE's activations to about 200 MB whatever K is.

@@ -197,7 +197,7 @@ def _batch_loss(model, x, c, beta, free_bits, noise):
         return -terms.total.mean(), terms.reconstruction, terms.kl
     if terms.kl_per_dim is None:  # at the first batch, before any step
         raise ValueError(f"free_bits floors the KL of each latent dimension, which this model's q and prior "
-                         f"({type(model.prior()).__name__}) do not have: train with free_bits=0")
+                         f"({type(model.prior()).__name__}) do not have in closed form: train with free_bits=0")
     loss = -(terms.reconstruction.mean() - beta * free_bits_kl(terms.kl_per_dim, free_bits))
     return loss, terms.reconstruction, terms.kl
 

@@ -70,7 +70,7 @@ export class Network {
   encode(pixels) {
     const out = forward(this.spec.encoder, this.weights, pixels);
     const d = out.length / 2;
-    const [low, high] = this.spec.logvar_range; // the clamp of vae_helpers.models.VAE.encode
+    const [low, high] = this.spec.logvar_range; // the clamp of vae_helpers.parts.DiagonalGaussianPosterior
     const mu = Array.from(out.slice(0, d));
     const logvar = Array.from(out.slice(d), (v) => Math.min(high, Math.max(low, v)));
     return { mu, logvar };
