@@ -326,3 +326,19 @@ def test_a_prior_written_with_torchs_own_normal_gets_the_closed_form_kl_and_its_
     assert terms.kl_method == "closed form" and terms.kl_per_dim.shape == (4, 2)
     torch.testing.assert_close(terms.kl, terms.kl_per_dim.sum(-1))
     fit(model, data.load_digits(split="train", limit=32).images, free_bits=0.1, **FAST)  # free bits need the terms
+
+
+@pytest.mark.parametrize("make_model", [lambda: MLPVAE(latent_dim=3, condition_dim=784, **SMALL),
+                                        lambda: ConvVAE(latent_dim=3, channels=(4, 8), condition_dim=784)])
+def test_a_model_conditioned_on_the_visible_part_of_an_image_trains_and_is_scored(make_model):
+    # The inpainting form of a condition: the image with its hidden part set to 0, shape (B, 1, 28, 28).
+    train = data.load_digits(split="train", limit=64).images
+    visible = train.clone()
+    visible[..., 14:] = 0.0  # the bottom half hidden
+    model = make_model()
+    fit(model, train, train_conditions=visible, **FAST)
+    test = data.load_digits(split="test", binarized=True, limit=6).images
+    c = test.clone()
+    c[..., 14:] = 0.0
+    assert iwae_bound(model, test, num_samples=4, c=c).shape == (6,)
+    assert model.sample(6, c=c, generator=torch.Generator().manual_seed(0)).shape == (6, 1, 28, 28)
