@@ -37,15 +37,15 @@ SERIES = (
      "and where each fails"),
     ("05_your_first_vae", "Your first VAE",
      "an MLP VAE written from scratch, trained on real digits with early stopping on a validation split, its 2-D latent space, honest nats; "
-     "drag through its map and draw your own digit (both run in the page), and what the ELBO says of a drawing that is no digit"),
+     "drag through its map and draw your own digit (both run in the page); why a high ELBO does not make a digit, measured by AUROC"),
     ("06_the_convolutional_vae", "The convolutional VAE",
-     "a conv VAE, the importance-weighted bound on log p(x), the approximation and amortization gaps, comparisons per epoch and per second with standard errors, active dimensions, β"),
+     "a conv VAE, the importance-weighted bound with two proposals, log p(x) exactly in 2-D, the approximation and amortization gaps, a fairly tuned comparison over seeds, active dimensions, β judged by log p(x)"),
     ("07_exploring_the_latent_space", "Exploring the latent space",
      "drop the encoder: the aggregate posterior and its holes (ELBO surgery); traverse, drag through the 2-D map, interpolate, sample, "
      "inspect uncertainty and draw a digit with six widgets"),
     ("08_when_training_goes_wrong", "When training goes wrong",
      "sum or mean (β = 784), three causes of NaN, posterior collapse and active dimensions, KL warm-up and free bits "
-     "measured, β in the rate-distortion plane with a widget"),
+     "judged over ten seeds, a PixelCNN decoder that collapses for good, β in the rate-distortion plane with a widget"),
 )
 # Where the series is published: the one place the address is written. The setup cell (Colab branch) and the
 # README's badges are stamped from it; change it here and run `python -m series_tools.series`.

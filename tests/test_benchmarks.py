@@ -68,6 +68,7 @@ def test_leads_are_paired_per_seed_differences():
     summary = summarise(runs)
     lead = summary["leads"][(PEER, 30)]
     assert lead["negative_log_px"] == 2 and lead["negative_log_px_range"] == (1, 3)
+    assert lead["negative_log_px_standard_error"] == pytest.approx(1 / 3**0.5)  # differences 1, 3, 2: sd 1
     assert summary["medians"][(PEER, 30)]["negative_log_px"] == 100
     assert summary["medians"][(SERIES_DEFAULT, 30)]["negative_log_px_range"] == (95, 99)
     # quality.json, which notebook 06 prints, carries these leads next to the runs they came from
@@ -83,3 +84,34 @@ def test_the_quality_benchmark_refuses_to_run_without_the_two_models_it_compares
     monkeypatch.setattr(sys, "argv", ["bench_quality.py", "--models", "MLPVAE(latent_dim=16)"])
     with pytest.raises(SystemExit):
         bench_quality.main()
+
+
+def test_every_compared_model_gets_the_same_tuning_search(monkeypatch):
+    import tune_training
+
+    searched = {}
+
+    def fake_run(function, name, budget, lr, batch_size, seed):  # a validation ELBO that peaks at lr 3e-3, batch 64
+        searched.setdefault(name, []).append((lr, batch_size))
+        return -100 - abs(lr - 3e-3) * 1e3 - abs(batch_size - 64) / 64, 10, 0.1
+
+    monkeypatch.setattr(tune_training, "in_fresh_process", fake_run)
+    rows = {name: tune_training.tune(name, budget=1, seeds=1) for name in tune_training.MODELS}
+    assert len({tuple(candidates) for candidates in searched.values()}) == 1  # one search for all
+    assert searched[next(iter(searched))] == [(1e-3, 128), (3e-3, 128), (1e-2, 128), (3e-3, 64), (3e-3, 256)]
+    for name, table in rows.items():
+        assert max(table, key=lambda key: table[key][0]) == (3e-3, 64), name
+
+
+def test_collapse_comparisons_pair_each_fix_with_plain_seed_by_seed():
+    import bench_collapse
+
+    def run(fix, seed, elbo):
+        return {"decoder": "mlp", "training": fix, "seed": seed, "best_validation_elbo": elbo, "test_iwae": elbo + 5}
+
+    runs = [run("plain", 0, -110), run("plain", 1, -120), run("KL warm-up", 0, -108), run("KL warm-up", 1, -117),
+            run("free bits", 0, -111), run("free bits", 1, -119)]
+    table = bench_collapse.comparisons(runs)
+    warmup = table[("mlp", "KL warm-up", "best_validation_elbo")]
+    assert (warmup.mean, warmup.num_positive, warmup.p_value) == (2.5, 2, 0.5)  # +2 and +3: 2 of 4 sign patterns
+    assert table[("mlp", "free bits", "test_iwae")].mean == 0.0  # -1 and +1

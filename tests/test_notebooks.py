@@ -11,6 +11,7 @@ from nbclient import NotebookClient
 from vae_helpers.config import REPO_ROOT
 
 from . import expected_results
+from .result_ranges import RANGES
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -86,6 +87,10 @@ def test_notebook_executes_on_a_fresh_kernel(path, tmp_path, monkeypatch):
     if path.name in CHECKED_EXPECTATIONS:
         problems = expected_results.check(notebook)
         assert not problems, f"{path.name}, Expected results:\n" + "\n".join(problems)
+    printed = expected_results.printed_lines(notebook)
+    problems = [problem for label, low, high in RANGES.get(path.name, ())
+                for problem in expected_results.check_printed(printed, label, low, high)]
+    assert not problems, f"{path.name}, tests/result_ranges.py:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 SUBMODULES = (
     "aggregate_posterior",
+    "autoregressive",
     "checkpoints",
     "config",
     "conjugate",
@@ -31,6 +32,7 @@ SUBMODULES = (
     "plotting",
     "pretrained",
     "published_setting",
+    "statistics",
     "training",
     "widgets",
 )

@@ -442,7 +442,8 @@ function renderDraw(model, el, network) {
       `q(z|x): mean (${format(mu[0])}, ${format(mu[1])}), sigma (${sigma.map((s) => s.toFixed(3)).join(", ")})\n` +
       `ELBO of the drawing = ${format(terms.elbo)} nats ` +
       `(reconstruction ${format(terms.reconstruction)}, KL ${format(terms.kl)}; ${model.get("eps").length} draws of z)\n` +
-      `test digits: 90% of their ELBOs lie in [${format(typical[0])}, ${format(typical[1])}] nats`;
+      `test digits: 90% of their ELBOs lie in [${format(typical[0])}, ${format(typical[1])}] nats\n` +
+      "a high ELBO does not make a digit: drawings with little ink score high too (05 measures it)";
     root.dataset.state = "drawn";
     if (hooks) Object.assign(root.dataset, { pixels: JSON.stringify(binary), mu: JSON.stringify(mu),
                                              logvar: JSON.stringify(logvar), elbo: String(terms.elbo) });
