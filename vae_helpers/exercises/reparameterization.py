@@ -65,9 +65,11 @@ def check_abs_estimator(answer):
     if answer is None:
         return exercises.report(False, "Replace None with 'score', 'pathwise' or 'both'.")
     verdicts = {
-        "both": (True, "The score function is unbiased for any f, and the pathwise estimator only needs f to be "
-                       "continuous with a derivative almost everywhere: |z| has a kink at 0, no jump, and samples "
-                       "land exactly on 0 with probability 0."),
+        "both": (True, "The score function is unbiased for any f, and the pathwise estimator needs f to be "
+                       "Lipschitz (more generally, absolutely continuous with an integrable derivative): |z| is "
+                       "Lipschitz, with a kink at 0 that samples hit with probability 0. A derivative almost "
+                       "everywhere is not enough: the Cantor function has derivative 0 almost everywhere and still "
+                       "rises."),
         "score": (False, "The pathwise estimator works here too. It fails at jumps, like the step of section 4, "
                          "not at kinks: |z| is continuous, and its derivative sign(z) exists everywhere except at "
                          "z = 0. Compare pathwise_gradient(torch.abs, ...) with the exact d/dmu = "
