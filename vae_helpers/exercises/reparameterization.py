@@ -65,19 +65,19 @@ def check_abs_estimator(answer):
     if answer is None:
         return exercises.report(False, "Replace None with 'score', 'pathwise' or 'both'.")
     verdicts = {
-        "both": (True, "The score function is unbiased for any f, and the pathwise estimator needs f to be "
-                       "Lipschitz (more generally, absolutely continuous with an integrable derivative): |z| is "
-                       "Lipschitz, with a kink at 0 that samples hit with probability 0. A derivative almost "
-                       "everywhere is not enough: the Cantor function has derivative 0 almost everywhere and still "
-                       "rises."),
+        "both": (True, "The score function is unbiased for any f with a finite mean, and the pathwise estimator is "
+                       "unbiased when f is absolutely continuous on every bounded interval and E_q|f'(z)| is finite "
+                       "(Stein's lemma); a Lipschitz f such as |z| satisfies both, its kink at 0 hit with "
+                       "probability 0. Continuity alone is not enough: the Cantor function is continuous, with "
+                       "derivative 0 almost everywhere, and still rises."),
         "score": (False, "The pathwise estimator works here too. It fails at jumps, like the step of section 4, "
-                         "not at kinks: |z| is continuous, and its derivative sign(z) exists everywhere except at "
+                         "not at kinks: |z| is Lipschitz, and its derivative sign(z) exists everywhere except at "
                          "z = 0. Compare pathwise_gradient(torch.abs, ...) with the exact d/dmu = "
                          "2 Phi(mu/sigma) - 1."),
         "pathwise": (False, "The score-function estimator is unbiased for any f: it never differentiates f, it only "
                             "needs f's values."),
         "neither": (False, "Both are unbiased here: the score function for any f, and pathwise because |z| is "
-                           "continuous (a kink is not a jump)."),
+                           "Lipschitz (a kink is not a jump)."),
     }
     choice = ANSWER_NAMES.get(str(answer).strip().lower())
     return exercises.report(*verdicts.get(choice, (False, f"Write 'score', 'pathwise' or 'both', got {answer!r}.")))
