@@ -245,9 +245,8 @@ def summarise(runs):
         lead = {}
         for column in ("negative_elbo", "negative_log_px"):
             differences = [seeds[seed][column] - conv[seed][column] for seed in seeds if seed in conv]
-            lead[column] = statistics.mean(differences)
-            lead[f"{column}_standard_error"] = (statistics.stdev(differences) / len(differences) ** 0.5
-                                                if len(differences) > 1 else float("nan"))
+            paired = vh.statistics.paired_comparison(differences)  # the series' one paired mean and standard error
+            lead[column], lead[f"{column}_standard_error"] = paired.mean, paired.standard_error
             lead[f"{column}_range"] = (min(differences), max(differences))
         leads[(name, budget)] = lead
     return {"medians": medians, "leads": leads}
