@@ -24,17 +24,18 @@ SERIES = (
     ("00_start_here", "Start here",
      "the plan, how to run it, the notation, the shipped digits and why they are binarized"),
     ("01_bayes_rule_and_the_intractable_evidence", "Bayes' rule and the intractable evidence",
-     "the posterior on a model where everything is known (with sliders); why p(x) cannot be computed for a neural "
-     "decoder: grids explode, naive Monte Carlo scatters (watch it fail in a widget)"),
+     "latent variable models and ancestral sampling: generation first; the posterior on a model where everything is "
+     "known (with sliders); why p(x) cannot be computed for a neural decoder: grids explode, naive Monte Carlo "
+     "scatters (watch it fail in a widget)"),
     ("02_kl_divergence", "KL divergence",
      "KL on dice and Gaussians, its closed forms derived and checked three ways; forward versus reverse KL on a "
-     "two-peaked target"),
+     "two-peaked target, with maps of both whose local minima appear and merge as the peaks move"),
     ("03_variational_inference_and_the_elbo", "Variational inference and the ELBO",
-     "log p(x) = ELBO + KL(q ‖ posterior), derived and checked for any q; fitting q with autograd; amortised "
-     "inference; the ELBO learns the model too; a posterior no Gaussian fits"),
+     "log p(x) = ELBO + KL(q ‖ posterior), derived and checked for any q, with q moved on the ELBO's map; fitting "
+     "q with autograd; amortised inference; the ELBO learns the model too; a posterior no Gaussian fits"),
     ("04_the_reparameterization_trick", "The reparameterization trick",
      "z = μ + σ·ε; pathwise versus score-function gradients, their variance against samples and latent dimension, "
-     "and where each fails"),
+     "when each wins and where each fails; which gradient needs the trick, and sticking the landing"),
     ("05_your_first_vae", "Your first VAE",
      "an MLP VAE written from scratch, trained on real digits with early stopping on a validation split, its 2-D latent space, honest nats; "
      "drag through its map and draw your own digit (both run in the page); why a high ELBO does not make a digit, measured by AUROC"),

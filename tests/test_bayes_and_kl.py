@@ -89,6 +89,42 @@ def test_mixture_fit_curves_forward_kl_matches_a_monte_carlo_estimate_from_sampl
     assert curves["kl_pq"] > 0 and curves["kl_qp"] > 0
 
 
+@pytest.mark.parametrize("separation", [0.0, 4.0])
+def test_mixture_kl_maps_agree_with_the_trapezoid_curves_where_q_fits_inside_their_grid(separation):
+    maps = kl_explorer.mixture_kl_maps(separation)
+    means, log_stds = kl_explorer.MAP_MEANS, kl_explorer.MAP_LOG_STDS
+    for row in range(0, len(log_stds), 6):
+        if log_stds[row].exp() > 2.0:  # wider q's reach past the curves' grid of +-20 and lose tail mass there
+            continue
+        for column in range(0, len(means), 8):
+            curves = kl_explorer.mixture_fit_curves(means[column].item(), log_stds[row].exp().item(), separation)
+            assert maps["forward"][row, column].item() == pytest.approx(curves["kl_pq"], abs=1e-6)
+            assert maps["reverse"][row, column].item() == pytest.approx(curves["kl_qp"], abs=1e-6)
+
+
+def test_forward_kl_has_one_minimum_at_moment_matching_and_reverse_kl_splits_into_three():
+    means, log_stds = kl_explorer.MAP_MEANS, kl_explorer.MAP_LOG_STDS
+    steps = (means[1] - means[0]).item(), (log_stds[1] - log_stds[0]).item()
+    for separation in (1.0, 4.0):
+        (row, column), = kl_explorer.local_minima(kl_explorer.mixture_kl_maps(separation)["forward"])
+        best_std = math.sqrt(kl_explorer.MIXTURE_STD**2 + separation**2 / 4)  # (2.5)
+        assert abs(means[column].item()) <= steps[0] / 2 and abs(log_stds[row] - math.log(best_std)) <= steps[1] / 2
+    assert len(kl_explorer.local_minima(kl_explorer.mixture_kl_maps(2.0)["reverse"])) == 1  # close peaks: one q
+    reverse = kl_explorer.mixture_kl_maps(4.0)["reverse"]
+    minima = kl_explorer.local_minima(reverse)
+    assert len(minima) == 3  # one per peak, and the wide q between them (02's Exercise 4)
+    for row, column in minima:
+        if abs(means[column]) > 1:  # on a peak: q ~ that peak, and ignoring the other costs about log 2
+            assert abs(log_stds[row].exp() - kl_explorer.MIXTURE_STD) < 0.05
+            assert reverse[row, column].item() == pytest.approx(math.log(2), abs=0.01)
+
+
+def test_local_minima_finds_strict_interior_minima_only():
+    values = torch.full((5, 5), 5.0, dtype=DOUBLE)
+    values[0, 0], values[2, 2], values[2, 4], values[3, 1] = 0.0, 1.0, 2.0, 5.0
+    assert kl_explorer.local_minima(values) == [(2, 2)]  # the corner 0 and the edge 2 are not interior
+
+
 # ---- exercise checks ----------------------------------------------------------------------------------------------
 
 def verdict(capsys, check, *answer):
@@ -159,13 +195,51 @@ def test_check_gaussian_kl_to_prior(capsys):
     assert_hints(capsys, kl_checks.check_gaussian_kl_to_prior, cases)
 
 
-def test_check_direction_of_vi(capsys):
-    for answer in ["KL(q||p)", "kl(q || p)", "reverse", "KL(q‖p)"]:
-        assert verdict(capsys, kl_checks.check_direction_of_vi, answer)[0] is True
-    for answer in ["KL(p||q)", "forward"]:
-        result, out = verdict(capsys, kl_checks.check_direction_of_vi, answer)
-        assert result is False and "expectation under the posterior" in out
-    result, out = verdict(capsys, kl_checks.check_direction_of_vi, "both")
-    assert result is False and "Could not read" in out
-    result, out = verdict(capsys, kl_checks.check_direction_of_vi, None)
-    assert result is False and "Replace None" in out
+def test_check_monte_carlo_kl_accepts_a_right_estimator_and_names_typical_mistakes(capsys):
+    def right(q, p, num_samples):
+        z = q.sample((num_samples,))
+        terms = q.log_prob(z) - p.log_prob(z)
+        return terms.mean(), terms.std() / math.sqrt(num_samples)
+
+    assert verdict(capsys, kl_checks.check_monte_carlo_kl, right)[0] is True
+
+    def forward_instead(q, p, num_samples):  # KL(p || q): samples of the wrong distribution
+        return right(p, q, num_samples)
+
+    def variance_not_error(q, p, num_samples):
+        estimate, error = right(q, p, num_samples)
+        return estimate, error * math.sqrt(num_samples)
+
+    for wrong, hint in [(forward_instead, "exact KL"), (variance_not_error, "standard error should be"),
+                        (lambda *args: 1 / 0, "ZeroDivisionError"), (None, "Replace None"), (0.5, "no brackets")]:
+        result, out = verdict(capsys, kl_checks.check_monte_carlo_kl, wrong)
+        assert result is False and hint in out, out
+
+
+def test_check_ancestral_sampler_wants_z_first_then_x_around_it(capsys):
+    def right(num_samples, generator):
+        z = torch.randn(num_samples, generator=generator, dtype=DOUBLE)
+        return z, z + 0.8 * torch.randn(num_samples, generator=generator, dtype=DOUBLE)
+
+    def noise_only(num_samples, generator):
+        z = torch.randn(num_samples, generator=generator, dtype=DOUBLE)
+        return z, 0.8 * torch.randn(num_samples, generator=generator, dtype=DOUBLE)
+
+    def shuffled_z(num_samples, generator):  # the right x, but not the z behind each x
+        z, x = right(num_samples, generator)
+        return z[torch.randperm(num_samples, generator=generator)], x
+
+    assert verdict(capsys, bayes_checks.check_ancestral_sampler, right)[0] is True
+    for wrong, hint in [(noise_only, "only by the noise"), (shuffled_z, "return the z each x was drawn from"),
+                        (lambda n, g: (torch.zeros(3), torch.zeros(3)), "shape"), (None, "Replace None")]:
+        result, out = verdict(capsys, bayes_checks.check_ancestral_sampler, wrong)
+        assert result is False and hint in out, out
+
+
+def test_a_rounded_answer_gets_a_rounding_hint(capsys):
+    result, out = verdict(capsys, kl_checks.check_discrete_kl, 0.40)  # 0.3961 to one decimal
+    assert result is False and "rounded to 1 decimal" in out
+    result, out = verdict(capsys, bayes_checks.check_log_evidence, -2.6)
+    assert result is False and "rounded to 1 decimal" in out
+    result, out = verdict(capsys, kl_checks.check_discrete_kl, 0.37)  # wrong, and not a rounding of 0.3961
+    assert result is False and "Not this value" in out

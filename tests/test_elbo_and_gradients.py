@@ -72,6 +72,20 @@ def test_elbo_plus_gap_reaches_the_same_log_evidence_for_every_q():
         torch.testing.assert_close(ends[4], log_evidence, rtol=0, atol=1e-12)
 
 
+def test_elbo_explorer_map_peaks_at_the_posterior_and_its_dot_follows_q():
+    x, noise_std, prior_std = 1.5, 0.75, 1.0
+    means, log_stds = elbo_explorer.elbo_landscape_axes()
+    landscape = vh.conjugate.elbo_terms(x, means, log_stds[:, None].exp(), prior_std, noise_std)["elbo"]
+    row, column = divmod(landscape.argmax().item(), len(means))
+    post_mean, post_std = vh.conjugate.posterior(x, prior_std, noise_std)
+    assert abs(means[column] - post_mean) <= (means[1] - means[0]) and abs(log_stds[row] - post_std.log()) <= (
+        log_stds[1] - log_stds[0])
+    live = elbo_explorer.elbo_explorer(x=x, noise_std=noise_std, prior_std=prior_std)
+    live.controls["q_mean"].value, live.controls["q_std"].value = 0.4, 0.5
+    dot = live.changing[-1]
+    assert dot.get_xdata()[0] == pytest.approx(0.4) and dot.get_ydata()[0] == pytest.approx(math.log(0.5))
+
+
 # --- notebook 04: the gradient explorer -----------------------------------------------------------------------
 
 
@@ -109,7 +123,7 @@ def test_score_function_draws_equal_the_autograd_score_of_log_q():
 def test_pathwise_draws_equal_autograd_through_z_equals_mu_plus_sigma_eps():
     mu, sigma = -0.3, 1.1
     eps = torch.randn(4, 6, dtype=DOUBLE)
-    for name in ("square", "sin", "exp"):
+    for name in ("square", "sin", "sin5", "exp"):
         _, f, _ = gradients.TEST_FUNCTIONS[name]
         mu_t = torch.full((4, 1), mu, dtype=DOUBLE, requires_grad=True)
         sigma_t = torch.full((4, 1), sigma, dtype=DOUBLE, requires_grad=True)
@@ -237,12 +251,43 @@ def test_check_exp_gradient(capsys):
         assert hint in capsys.readouterr().out
 
 
-def test_check_abs_estimator(capsys):
-    assert vh.exercises.check_abs_estimator(" Both ") is True
+def test_check_abs_gradient(capsys):
+    exact = 2 * Normal(0.0, 1.0).cdf(torch.tensor(0.3, dtype=DOUBLE)).item() - 1
+    assert vh.exercises.check_abs_gradient(exact) is True
     assert "✓ Correct" in capsys.readouterr().out
-    for answer, hint in [("score", "not at kinks"), ("pathwise", "never differentiates f"),
-                         ("neither", "Both are unbiased"), ("maybe", "Write 'score'"), (None, "Replace None")]:
-        assert vh.exercises.check_abs_estimator(answer) is False
+    for answer, hint in [(round(exact, 2), "rounded to 2 decimals"), ((exact + 1) / 2, "That is Phi(0.3)"),
+                         (0.5, "Not this value"), (None, "Replace None"), ("0.24", "one number")]:
+        assert vh.exercises.check_abs_gradient(answer) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_check_leave_one_out_baseline(capsys):
+    assert vh.exercises.check_leave_one_out_baseline(lambda v: (v.sum(-1, keepdim=True) - v) / (v.shape[-1] - 1))
+    assert "✓ Correct" in capsys.readouterr().out
+    for answer, hint in [(lambda v: v.mean(-1, keepdim=True).expand_as(v), "own included"),
+                         (lambda v: v.mean(-1), "one baseline per sample"), (lambda v: v * 0, "Not yet"),
+                         (None, "Replace None")]:
+        assert vh.exercises.check_leave_one_out_baseline(answer) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_check_elbo_estimator(capsys):
+    def right(q_mean, q_std, num_samples, generator):
+        z = q_mean + q_std * torch.randn(num_samples, generator=generator, dtype=DOUBLE)
+        terms = (vh.conjugate.log_likelihood(2.0, z, 0.5) + vh.conjugate.log_prior(z, 1.0)
+                 - Normal(q_mean, q_std).log_prob(z))
+        return terms.mean(), terms.std() / math.sqrt(num_samples)
+
+    def without_log_q(q_mean, q_std, num_samples, generator):
+        z = q_mean + q_std * torch.randn(num_samples, generator=generator, dtype=DOUBLE)
+        terms = vh.conjugate.log_likelihood(2.0, z, 0.5)
+        return terms.mean(), terms.std() / math.sqrt(num_samples)
+
+    assert vh.exercises.check_elbo_estimator(right) is True
+    capsys.readouterr()
+    for answer, hint in [(without_log_q, "exact ELBO"), (lambda m, s, n, g: right(m, s, n, g)[0], "failed"),
+                         (None, "Replace None")]:
+        assert vh.exercises.check_elbo_estimator(answer) is False
         assert hint in capsys.readouterr().out
 
 

@@ -34,7 +34,22 @@ def close(value, target, tolerance=1e-3):
     return abs(value - target) <= tolerance * max(1.0, abs(target))
 
 
-# Defined above first: the check modules import report, as_number and close from here.
+def rounding_hint(value, right):
+    """A hint when `value` is `right` rounded to one, two or three decimals (else None): the checks allow 0.1%."""
+    for decimals in (1, 2, 3):
+        if abs(value - round(right, decimals)) < 1e-9 and not close(value, right):
+            return (f"Close: {value:g} is the right value rounded to {decimals} decimal{'s' if decimals > 1 else ''}. "
+                    "Give at least four significant digits (the check allows an error of 0.1%), or paste the "
+                    "expression that computes it.")
+    return None
+
+
+def not_this_value(value, right, message):
+    """The verdict for a number that matched no known mistake: a rounding hint if it is one, else `message`."""
+    return report(False, rounding_hint(value, right) or message)
+
+
+# Defined above first: the check modules import report, as_number, close and not_this_value from here.
 for _info in pkgutil.iter_modules(__path__):
     _module = importlib.import_module(f"{__name__}.{_info.name}")
     for _name in dir(_module):

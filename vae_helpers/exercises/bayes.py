@@ -29,7 +29,8 @@ def check_posterior_mean_and_std(mean, std):
         hints.append("The mean's weights are swapped: x gets the share of the *precision* that comes from the "
                      "likelihood, (1/s^2) / (1/s^2 + 1), which is large when the noise is small.")
     elif not close(mean, right_mean):
-        hints.append("The mean is off: m = v * x / s^2 with 1/v = 1/prior_std^2 + 1/s^2.")
+        hints.append(exercises.rounding_hint(mean, right_mean)
+                     or "The mean is off: m = v * x / s^2 with 1/v = 1/prior_std^2 + 1/s^2.")
     if close(std, variance):
         hints.append(f"{std:.4g} is the posterior variance v: the standard deviation is its square root.")
     elif close(std, NOISE_STD):
@@ -38,7 +39,7 @@ def check_posterior_mean_and_std(mean, std):
     elif close(std, math.sqrt(PRIOR_STD**2 + NOISE_STD**2)):
         hints.append("sqrt(1 + s^2) is the standard deviation of the evidence p(x), not of p(z | x).")
     elif not close(std, right_std):
-        hints.append("The std is off: precisions add, 1/v = 1/prior_std^2 + 1/s^2, and std = sqrt(v).")
+        hints.append(exercises.rounding_hint(std, right_std) or "The std is off: precisions add, 1/v = 1/prior_std^2 + 1/s^2, and std = sqrt(v).")
     if hints:
         return exercises.report(False, " ".join(hints))
     return exercises.report(True, f"p(z | x = 2) = N({right_mean:.3g}, {right_std:.4g}^2): the posterior sits 80% "
@@ -72,8 +73,8 @@ def check_log_evidence(log_px):
         return exercises.report(False, "You used the prior's variance alone: the noise's variance s^2 adds to it.")
     if close(value, log_normal((PRIOR_STD + NOISE_STD) ** 2)) or close(value, log_normal(PRIOR_STD + NOISE_STD)):
         return exercises.report(False, "Variances add, standard deviations do not: the variance of x is 1 + s^2.")
-    return exercises.report(False, "Not this value: evaluate log N(x; 0, 1 + s^2) = -1/2 [log(2 pi (1 + s^2)) + "
-                                   "x^2 / (1 + s^2)] at x = 2, s = 0.5.")
+    return exercises.not_this_value(value, right, "Not this value: evaluate log N(x; 0, 1 + s^2) = -1/2 [log(2 pi "
+                                                  "(1 + s^2)) + x^2 / (1 + s^2)] at x = 2, s = 0.5.")
 
 
 def check_grid_evaluations(count):
@@ -94,3 +95,48 @@ def check_grid_evaluations(count):
     if close(value, LATENT_DIM**GRID_POINTS, 1e-6):
         return exercises.report(False, "Base and exponent are swapped: n points per axis in d dimensions give n^d.")
     return exercises.report(False, "Not this count: with n points per axis a d-dimensional grid has n^d points.")
+
+
+# Exercise 4: ancestral sampling from the model of the first section, z ~ N(0, 1), x | z ~ N(z, 0.8^2).
+SAMPLER_NOISE_STD, SAMPLER_X, SAMPLER_DRAWS, SAMPLER_WINDOW = 0.8, 1.5, 400_000, 0.05
+
+
+def check_ancestral_sampler(sampler):
+    """Exercise 4: sampler(num_samples, generator) -> (z, x), drawn by ancestral sampling from z ~ N(0, 1),
+    x | z ~ N(z, 0.8^2). Checked on 400,000 draws: the variance of x is 1 + 0.8^2 (eq. 1.4), and the average z of
+    the draws whose x lands within 0.05 of 1.5 is the posterior mean (eq. 1.3), each within four standard errors."""
+    import torch
+
+    if sampler is None:
+        return exercises.report(False, "Replace None with your function sample_joint(num_samples, generator).")
+    if not callable(sampler):
+        return exercises.report(False, f"Give the function itself (sample_joint, no brackets), got {sampler!r}.")
+    try:
+        draws = sampler(SAMPLER_DRAWS, torch.Generator().manual_seed(0))
+        if any(t is None for t in draws):
+            return exercises.report(False, "sample_joint still returns None: fill in z and x.")
+        z, x = (torch.as_tensor(t, dtype=torch.float64).flatten() for t in draws)
+    except Exception as error:  # the learner's code: report what broke instead of stopping "Run All"
+        return exercises.report(False, f"Calling sample_joint({SAMPLER_DRAWS}, generator) failed: "
+                                       f"{type(error).__name__}: {error}. It should return two tensors (z, x).")
+    if z.shape != (SAMPLER_DRAWS,) or x.shape != (SAMPLER_DRAWS,):
+        return exercises.report(False, f"Expected z and x of shape ({SAMPLER_DRAWS},), one pair per draw; got "
+                                       f"{tuple(z.shape)} and {tuple(x.shape)}.")
+    variance, right_variance = x.var().item(), 1 + SAMPLER_NOISE_STD**2
+    # The standard error of a sample variance of Gaussian draws: variance * sqrt(2 / (n - 1)).
+    if abs(variance - right_variance) > 4 * right_variance * math.sqrt(2 / (SAMPLER_DRAWS - 1)):
+        if abs(variance - SAMPLER_NOISE_STD**2) < 0.05:
+            return exercises.report(False, "x varies only by the noise: draw z first, then x around *that* z.")
+        return exercises.report(False, f"The variance of your x is {variance:.3f}; the model's is 1 + 0.8^2 = "
+                                       f"{right_variance:.2f} (eq. 1.4). Draw z ~ N(0, 1), then x = z + 0.8 * noise.")
+    near = z[(x - SAMPLER_X).abs() < SAMPLER_WINDOW]
+    posterior_variance = 1 / (1 + 1 / SAMPLER_NOISE_STD**2)
+    posterior_mean = posterior_variance * SAMPLER_X / SAMPLER_NOISE_STD**2
+    standard_error = math.sqrt(posterior_variance / len(near))
+    if abs(near.mean().item() - posterior_mean) > 4 * standard_error:
+        return exercises.report(False, f"x looks right, but the z's behind x near 1.5 average {near.mean():.3f}, not "
+                                       f"the posterior mean {posterior_mean:.3f}: return the z each x was drawn from.")
+    return exercises.report(True, f"Of {SAMPLER_DRAWS:,} draws, {len(near):,} have x within 0.05 of 1.5, and their "
+                                  f"z average {near.mean():.3f} ± {standard_error:.3f}: the posterior mean "
+                                  f"{posterior_mean:.4f} of (1.3). Keeping the samples that match the data is "
+                                  "inference by sampling; it wastes all but a sliver of them.")

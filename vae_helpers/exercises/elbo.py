@@ -19,7 +19,7 @@ def _match(value, right, mistakes, tolerance, right_message, fallback):
     for wrong, message in mistakes:
         if close(value, wrong, tolerance):
             return False, f"{value:.4f}: {message}"
-    return False, f"{value:.4f} {fallback}"
+    return False, exercises.rounding_hint(value, right) or f"{value:.4f} {fallback}"
 
 
 def check_elbo_of_q(answer, tolerance=1e-3):
@@ -78,3 +78,57 @@ def check_amortized_slope(answer, tolerance=5e-3):
     fallback = ("is not the slope. Start from the posterior of notebook 01: 1/v = 1/prior_std^2 + 1/s^2 and "
                 "mean = v * x / s^2.")
     return exercises.report(*_match(value, slope, mistakes, tolerance, right_message, fallback))
+
+
+# Exercise 3: the Monte Carlo ELBO of section 3 as a function, on exercise 1's model.
+ESTIMATOR_QS = ((1.0, 0.3), (-0.5, 1.2), (1.6, 0.45))  # (mean, std) of the q's the check tries
+ESTIMATOR_SAMPLES = 50_000
+
+
+def check_elbo_estimator(estimator):
+    """Exercise 3: estimator(q_mean, q_std, num_samples, generator) -> (estimate, standard_error) of the ELBO (3.2)
+    for x = 2, s = 0.5, prior N(0, 1), from samples of q. Checked at three q's against the closed form
+    (conjugate.elbo_terms): each estimate within four true standard errors, each standard error within 10%."""
+    import torch
+
+    if estimator is None:
+        return exercises.report(False, "Replace None with your function elbo_estimate(q_mean, q_std, num_samples, "
+                                       "generator).")
+    if not callable(estimator):
+        return exercises.report(False, f"Give the function itself (elbo_estimate, no brackets), got {estimator!r}.")
+    e = ELBO_EXERCISE
+    for q_mean, q_std in ESTIMATOR_QS:
+        try:
+            result = estimator(q_mean, q_std, ESTIMATOR_SAMPLES, torch.Generator().manual_seed(2))
+            if result is None or any(v is None for v in result):
+                return exercises.report(False, "elbo_estimate still returns None: fill in the estimate and its "
+                                               "standard error.")
+            estimate, standard_error = (as_number(v) for v in result)
+        except Exception as error:  # the learner's code: say what broke instead of stopping "Run All"
+            return exercises.report(False, f"Calling elbo_estimate({q_mean}, {q_std}, ...) failed: "
+                                           f"{type(error).__name__}: {error}. Return two numbers, (estimate, "
+                                           "standard_error).")
+        if estimate is None or standard_error is None:
+            return exercises.report(False, "Return two single numbers: (estimate, standard_error).")
+        terms = conjugate.elbo_terms(e["x"], q_mean, q_std, e["prior_std"], e["noise_std"])
+        # The true spread of one term log p(x, z) - log q(z), from many samples of q, sets the tolerance.
+        z = q_mean + q_std * torch.randn(400_000, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+        log_q = torch.distributions.Normal(q_mean, q_std).log_prob(z)
+        terms_per_z = (conjugate.log_likelihood(e["x"], z, e["noise_std"]) + conjugate.log_prior(z, e["prior_std"])
+                       - log_q)
+        true_error = terms_per_z.std().item() / math.sqrt(ESTIMATOR_SAMPLES)
+        exact = terms["elbo"].item()
+        if abs(estimate - exact) > 4 * true_error:
+            hint = ""
+            if abs(estimate - terms["log_evidence"].item()) < 4 * true_error:
+                hint = " That is log p(x): subtract log q(z) at each sample."
+            elif abs(estimate - terms["reconstruction"].item()) < 4 * true_error:
+                hint = " That is only the reconstruction term: add log p(z) - log q(z) at each sample."
+            return exercises.report(False, f"For q = N({q_mean}, {q_std}^2) your estimate is {estimate:.4f}, the exact "
+                                           f"ELBO {exact:.4f} (true standard error {true_error:.4f}).{hint}")
+        if abs(standard_error - true_error) > 0.1 * true_error:
+            return exercises.report(False, f"For q = N({q_mean}, {q_std}^2) the estimate is fine, but its standard "
+                                           f"error should be about {true_error:.4f}, got {standard_error:.4f}: the "
+                                           "standard deviation of the terms over sqrt(num_samples).")
+    return exercises.report(True, "At all three q's your estimate agrees with the closed form within four standard "
+                                  "errors: samples of q and three log-densities are all the ELBO needs.")

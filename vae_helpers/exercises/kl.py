@@ -41,7 +41,8 @@ def check_discrete_kl(kl):
                                        "negative.")
     if close(value, sum(math.log(a / b) for a, b in zip(P, Q))):
         return exercises.report(False, "Each log-ratio must be weighted by p_i: KL is an expectation under p.")
-    return exercises.report(False, "Not this value: compute sum_i p_i log(p_i / q_i) over the three outcomes.")
+    return exercises.not_this_value(value, right, "Not this value: compute sum_i p_i log(p_i / q_i) over the three "
+                                                  "outcomes.")
 
 
 def _vae_kl(mu, logvar):  # an independent oracle in plain floats, kept apart from vae_helpers.distributions
@@ -78,25 +79,55 @@ def check_gaussian_kl_to_prior(kl):
     if close(value, _vae_kl([0.0] * len(MU), LOGVAR)):
         return exercises.report(False, "The mu^2 term is missing: a mean away from 0 costs mu^2 / 2 nats per "
                                        "dimension.")
-    return exercises.report(False, "Not this value: evaluate -1/2 * sum(1 + logvar - mu^2 - exp(logvar)) with "
-                                   "mu = (0.5, -1, 0) and logvar = (0, -1, 1).")
+    return exercises.not_this_value(value, right, "Not this value: evaluate -1/2 * sum(1 + logvar - mu^2 - "
+                                                  "exp(logvar)) with mu = (0.5, -1, 0) and logvar = (0, -1, 1).")
 
 
-FORWARD = {"kl(p||q)", "klpq", "forward", "forwardkl", "p||q", "kl(p|q)", "inclusive"}
-REVERSE = {"kl(q||p)", "klqp", "reverse", "reversekl", "q||p", "kl(q|p)", "exclusive"}
+def check_monte_carlo_kl(estimator):
+    """Exercise 3: estimator(q, p, num_samples) -> (estimate, standard_error) of KL(q || p) for two
+    torch.distributions objects, from samples of q only. Checked on a 1-D and a 3-D Gaussian pair against
+    torch.distributions.kl_divergence: the estimate within four of its true standard errors, and the reported
+    standard error within 10% of the true one."""
+    import torch
+    from torch.distributions import Independent, Normal, kl_divergence
 
-
-def check_direction_of_vi(answer):
-    """Exercise 3: which KL does variational inference minimise, with q the approximation and p the posterior?"""
-    if answer is None:
-        return exercises.report(False, 'Replace None with a string: "KL(q||p)" or "KL(p||q)".')
-    key = "".join(str(answer).lower().split()).replace("‖", "||").replace("kl[", "kl(").replace("]", ")")
-    if key in REVERSE:
-        return exercises.report(True, "Variational inference minimises KL(q || p), the reverse KL: it needs only "
-                                      "samples from q, never from the posterior. Its price: q is mode-seeking and "
-                                      "tends to be narrower than the posterior.")
-    if key in FORWARD:
-        return exercises.report(False, "KL(p || q) is an expectation under the posterior p(z | x), which we can "
-                                       "neither sample nor evaluate (it needs p(x)). Which expectation *can* we "
-                                       "estimate?")
-    return exercises.report(False, f'Could not read {answer!r}: write "KL(q||p)" or "KL(p||q)".')
+    if estimator is None:
+        return exercises.report(False, "Replace None with your function monte_carlo_kl(q, p, num_samples).")
+    if not callable(estimator):
+        return exercises.report(False, f"Give the function itself (monte_carlo_kl, no brackets), got {estimator!r}.")
+    double = lambda *values: torch.tensor(values, dtype=torch.float64)  # noqa: E731
+    pairs = {"1-D": (Normal(double(1.0), double(0.5)), Normal(double(-0.5), double(2.0))),
+             "3-D": (Independent(Normal(double(0.5, -1.0, 0.0), double(1.0, 0.6, 1.6)), 1),
+                     Independent(Normal(double(0.0, 0.0, 0.0), double(1.0, 1.0, 1.0)), 1))}
+    num_samples = 20_000
+    for name, (q, p) in pairs.items():
+        try:
+            with torch.random.fork_rng():  # sample() draws from torch's global generator: seed it, then restore it
+                torch.manual_seed(1)
+                result = estimator(q, p, num_samples)
+            if result is None or any(v is None for v in result):
+                return exercises.report(False, "monte_carlo_kl still returns None: fill in the estimate and its "
+                                               "standard error.")
+            estimate, standard_error = (as_number(v) for v in result)
+        except Exception as error:  # the learner's code: say what broke instead of stopping "Run All"
+            return exercises.report(False, f"Calling monte_carlo_kl on the {name} pair failed: {type(error).__name__}: "
+                                           f"{error}. It should return two numbers, (estimate, standard_error).")
+        if estimate is None or standard_error is None:
+            return exercises.report(False, "Return two single numbers: (estimate, standard_error).")
+        exact = kl_divergence(q, p).item()
+        # The true spread of one term log q(z) - log p(z), from many samples of q, sets the tolerance.
+        with torch.random.fork_rng():
+            torch.manual_seed(2)
+            z = q.sample((400_000,))
+        true_error = (q.log_prob(z) - p.log_prob(z)).std().item() / math.sqrt(num_samples)
+        if abs(estimate - exact) > 4 * true_error:
+            hint = (" Per-dimension values? Sum log-densities over the dimensions: Independent's log_prob does it."
+                    if name == "3-D" else " Sample z from q (not p) and average log q(z) - log p(z).")
+            return exercises.report(False, f"On the {name} pair your estimate is {estimate:.4f}, the exact KL "
+                                           f"{exact:.4f} (true standard error {true_error:.4f}).{hint}")
+        if abs(standard_error - true_error) > 0.1 * true_error:
+            return exercises.report(False, f"On the {name} pair the estimate is fine, but its standard error should "
+                                           f"be about {true_error:.4f}, got {standard_error:.4f}: the standard "
+                                           "deviation of the terms divided by sqrt(num_samples).")
+    return exercises.report(True, "Both pairs agree with kl_divergence within four standard errors, and your "
+                                  "standard errors are right: the same check the notebook made for (2.3) and (2.4).")

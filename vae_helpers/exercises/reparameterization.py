@@ -3,14 +3,11 @@
 import math
 
 from vae_helpers import exercises
+from vae_helpers.exercises import as_number
 
 # Exercise 1: the exact gradient of E_q[exp(z)] for q = N(mu, sigma^2) at these values.
 EXP_EXERCISE = {"mu": 0.5, "sigma": 0.8}
 # Exercise 2: the names a learner may give each choice.
-ANSWER_NAMES = {"score": "score", "score function": "score", "score-function": "score", "reinforce": "score",
-                "pathwise": "pathwise", "reparameterization": "pathwise", "reparameterized": "pathwise",
-                "both": "both", "neither": "neither"}
-
 
 def _as_pair(answer):
     """Return two floats from a tuple, list, array or tensor of two numbers; None if the answer is not that."""
@@ -60,24 +57,55 @@ def _exp_gradient_verdict(answer, tolerance):
                    "differentiate it with respect to mu and to sigma.")
 
 
-def check_abs_estimator(answer):
-    """Check exercise 2 of notebook 04: which estimators are unbiased for f(z) = |z|: 'score', 'pathwise' or 'both'?"""
+# Exercise 2: the exact d/dmu of E_q|z| = 2 Phi(mu / sigma) - 1.
+ABS_EXERCISE = {"mu": 0.3, "sigma": 1.0}
+
+
+def check_abs_gradient(answer):
+    """Exercise 2 of notebook 04: d/dmu E_q|z| at mu = 0.3, sigma = 1, exactly: 2 Phi(mu / sigma) - 1."""
     if answer is None:
-        return exercises.report(False, "Replace None with 'score', 'pathwise' or 'both'.")
-    verdicts = {
-        "both": (True, "The score function is unbiased for any f with a finite mean, and the pathwise estimator is "
-                       "unbiased when f is absolutely continuous on every bounded interval and E_q|f'(z)| is finite "
-                       "(Stein's lemma); a Lipschitz f such as |z| satisfies both, its kink at 0 hit with "
-                       "probability 0. Continuity alone is not enough: the Cantor function is continuous, with "
-                       "derivative 0 almost everywhere, and still rises."),
-        "score": (False, "The pathwise estimator works here too. It fails at jumps, like the step of section 4, "
-                         "not at kinks: |z| is Lipschitz, and its derivative sign(z) exists everywhere except at "
-                         "z = 0. Compare pathwise_gradient(torch.abs, ...) with the exact d/dmu = "
-                         "2 Phi(mu/sigma) - 1."),
-        "pathwise": (False, "The score-function estimator is unbiased for any f: it never differentiates f, it only "
-                            "needs f's values."),
-        "neither": (False, "Both are unbiased here: the score function for any f, and pathwise because |z| is "
-                           "Lipschitz (a kink is not a jump)."),
-    }
-    choice = ANSWER_NAMES.get(str(answer).strip().lower())
-    return exercises.report(*verdicts.get(choice, (False, f"Write 'score', 'pathwise' or 'both', got {answer!r}.")))
+        return exercises.report(False, "Replace None with d/dmu E_q|z| at mu = 0.3, sigma = 1, a single number.")
+    value = as_number(answer)
+    if value is None:
+        return exercises.report(False, f"The answer should be one number, got {answer!r}.")
+    ratio = ABS_EXERCISE["mu"] / ABS_EXERCISE["sigma"]
+    phi = 0.5 * (1 + math.erf(ratio / math.sqrt(2)))  # the standard normal CDF at mu / sigma
+    right = 2 * phi - 1
+    if exercises.close(value, right):
+        return exercises.report(True, f"d/dmu E_q|z| = 2 Phi(0.3) - 1 = {right:.4f}. Both estimators average to it: "
+                                      "|z| has a kink, not a jump.")
+    if exercises.close(value, phi):
+        return exercises.report(False, "That is Phi(0.3): E_q[sign(z)] = P(z > 0) - P(z < 0) = 2 Phi(mu/sigma) - 1.")
+    return exercises.not_this_value(value, right, "Not this value: evaluate 2 Phi(mu / sigma) - 1 with "
+                                                  "torch.distributions.Normal(0., 1.).cdf.")
+
+
+def check_leave_one_out_baseline(baseline):
+    """Exercise 3 of notebook 04: baseline(values) -> b with b[..., k] the mean of values[..., j] over j != k."""
+    import torch
+
+    if baseline is None:
+        return exercises.report(False, "Replace None with your function leave_one_out(values).")
+    if not callable(baseline):
+        return exercises.report(False, f"Give the function itself (leave_one_out, no brackets), got {baseline!r}.")
+    values = torch.randn(3, 5, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    try:
+        result = baseline(values)
+        if result is None:
+            return exercises.report(False, "leave_one_out still returns None: return the (R, K) baselines.")
+        result = torch.as_tensor(result, dtype=torch.float64)
+    except Exception as error:  # the learner's code: say what broke instead of stopping "Run All"
+        return exercises.report(False, f"Calling leave_one_out on a (3, 5) tensor failed: {type(error).__name__}: "
+                                       f"{error}.")
+    if result.shape != values.shape:
+        return exercises.report(False, f"Return one baseline per sample, shape {tuple(values.shape)}; got "
+                                       f"{tuple(result.shape)}.")
+    others = torch.stack([torch.cat([row[:k], row[k + 1:]]).mean() for row in values for k in range(5)]).view(3, 5)
+    if torch.allclose(result, others, atol=1e-10):
+        return exercises.report(True, "b_k is the mean of the other samples of the same estimate: it does not depend "
+                                      "on z_k, so the estimator stays unbiased.")
+    if torch.allclose(result, values.mean(-1, keepdim=True).expand_as(values), atol=1e-10):
+        return exercises.report(False, "That is the mean of all K values, z_k's own included: then b_k depends on "
+                                       "z_k and the estimator is biased. Leave value k out.")
+    return exercises.report(False, "Not yet: for each k, average the other K - 1 values of the same row: "
+                                   "(row sum - value k) / (K - 1).")

@@ -1,5 +1,7 @@
 """Notebook 03's explorer: for any Gaussian q(z), the ELBO and the gap KL(q || p(z|x)) add up to log p(x)."""
 
+import math
+
 import torch
 
 from vae_helpers import conjugate, distributions
@@ -43,6 +45,12 @@ def elbo_waterfall(x, q_mean, q_std, noise_std, prior_std):
     return starts, ends, terms
 
 
+def elbo_landscape_axes():
+    """The (mean, log std) grid of the explorer's ELBO map: the sliders' whole range, 200 points per axis."""
+    return (torch.linspace(-2.0, 3.0, 200, dtype=torch.float64),
+            torch.linspace(math.log(0.1), math.log(2.0), 200, dtype=torch.float64))
+
+
 def _title(ax, text):
     """Draw a title as plain text: Axes.set_title re-measures the tick labels on every redraw, which is slow."""
     ax.text(0.5, 1.02, text, transform=ax.transAxes, ha="center", va="bottom", fontsize="large")
@@ -50,8 +58,8 @@ def _title(ax, text):
 
 def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
     """Build sliders for q's mean and width; q, the posterior and the waterfall ELBO + KL = log p(x) update live."""
-    figure = new_figure(9.5, 3.4)
-    ax_density, ax_bars = figure.subplots(1, 2, width_ratios=[1, 1.25])
+    figure = new_figure(12.5, 3.4)
+    ax_density, ax_bars, ax_map = figure.subplots(1, 3, width_ratios=[1, 1.25, 0.9])
     styles = {"prior": ("prior p(z)", "tab:grey", "--"), "posterior": ("posterior p(z|x)", "tab:green", "-"),
               "q": ("q(z)", "tab:blue", "-")}
     # NumPy arrays for matplotlib: it iterates a tensor element by element, which is slow
@@ -78,7 +86,23 @@ def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
     ax_bars.set(ylim=(BAR_FLOOR, 0.6), yticks=range(int(BAR_FLOOR), 1, 2), ylabel="nats")
     _title(ax_bars, f"(3.4) then (3.3); dashed: log p(x) = {log_evidence:.3f}")
 
+    # The landscape q moves on: the exact ELBO over (mu, log sigma), drawn once (it does not depend on q), with
+    # contours labelled by the gap log p(x) - ELBO; the moving dot is q, the star the posterior.
+    means, log_stds = elbo_landscape_axes()
+    landscape = conjugate.elbo_terms(x, means, log_stds[:, None].exp(), prior_std, noise_std)["elbo"]
+    gaps = (8.0, 4.0, 2.0, 1.0, 0.5, 0.2, 0.05)
+    levels = {log_evidence - gap: f"{gap:g}" for gap in gaps}
+    contours = ax_map.contour(means.numpy(), log_stds.numpy(), landscape.numpy(), levels=sorted(levels),
+                              colors="0.55", linewidths=1, linestyles="solid")
+    ax_map.clabel(contours, fmt=levels, fontsize="x-small")
+    post_mean, post_std = conjugate.posterior(x, prior_std, noise_std)
+    ax_map.plot([float(post_mean)], [math.log(float(post_std))], "*", color="tab:green", ms=13)
+    q_dot = ax_map.plot([q_mean], [math.log(q_std)], "o", color="tab:blue", mec="black", ms=8)[0]
+    ax_map.set(xlabel="mean μ of q", ylabel="log σ of q")
+    _title(ax_map, "ELBO contours, by gap (nats)")
+
     def update(q_mean, q_std):
+        q_dot.set_data([q_mean], [math.log(q_std)])
         curves = elbo_densities(x, q_mean, q_std, noise_std, prior_std)
         for key, line in lines.items():
             line.set_ydata(curves[key].numpy())
@@ -110,7 +134,8 @@ def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
         "q_std": slider("q width σ", 0.1, 2.0, q_std, 0.02),
     }
     # The two horizontal lines are redrawn too, so that they stay on top of the bars.
-    return LiveFigure(figure, update, controls, changing=[*lines.values(), *bars, evidence_line, zero_line, *labels])
+    changing = [*lines.values(), *bars, evidence_line, zero_line, *labels, q_dot]
+    return LiveFigure(figure, update, controls, changing=changing)
 
 
 EXPLORERS = {"elbo": elbo_explorer}

@@ -16,6 +16,8 @@ from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
 TEST_FUNCTIONS = {
     "square": ("f(z) = z²", lambda z: z**2, lambda z: 2 * z),
     "sin": ("f(z) = sin(z)", torch.sin, torch.cos),
+    # Wiggles fast: its slope swings between ±5 while f stays within ±1, so the score function can win (04).
+    "sin5": ("f(z) = sin(5z)", lambda z: torch.sin(5 * z), lambda z: 5 * torch.cos(5 * z)),
     "exp": ("f(z) = exp(z/2)", lambda z: torch.exp(z / 2), lambda z: torch.exp(z / 2) / 2),
     "step": ("f(z) = 1 if z > 0 else 0", lambda z: (z > 0).to(z.dtype), torch.zeros_like),
 }
@@ -26,7 +28,8 @@ NUM_BINS = 40
 def exact_gradient(name, mu, sigma):
     """Return the exact gradient (d/dmu, d/dsigma) of E_q[f(z)], q = N(mu, sigma^2), from E_q[f(z)] in closed form.
 
-    E[z^2] = mu^2 + sigma^2;  E[sin z] = sin(mu) exp(-sigma^2/2);  E[exp(z/2)] = exp(mu/2 + sigma^2/8);
+    E[z^2] = mu^2 + sigma^2;  E[sin(w z)] = sin(w mu) exp(-w^2 sigma^2/2) for w = 1 and 5;
+    E[exp(z/2)] = exp(mu/2 + sigma^2/8);
     E[1(z > 0)] = Phi(mu/sigma), the standard normal CDF.
     Returns: (2,) float64 tensor.
     Introduced in notebooks/04_the_reparameterization_trick.ipynb.
@@ -35,9 +38,10 @@ def exact_gradient(name, mu, sigma):
         raise ValueError(f"name must be one of {sorted(TEST_FUNCTIONS)}, got {name!r}")
     if name == "square":
         gradient = (2 * mu, 2 * sigma)
-    elif name == "sin":
-        damping = math.exp(-sigma**2 / 2)
-        gradient = (math.cos(mu) * damping, -sigma * math.sin(mu) * damping)
+    elif name in ("sin", "sin5"):
+        w = 1.0 if name == "sin" else 5.0
+        damping = math.exp(-(w * sigma) ** 2 / 2)
+        gradient = (w * math.cos(w * mu) * damping, -(w**2) * sigma * math.sin(w * mu) * damping)
     elif name == "exp":
         mean = math.exp(mu / 2 + sigma**2 / 8)
         gradient = (mean / 2, sigma * mean / 4)

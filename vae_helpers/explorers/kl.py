@@ -1,5 +1,6 @@
 """Notebook 02's explorers: KL in both directions between two Gaussians, and a Gaussian q against a two-peaked p."""
 
+import functools
 import math
 
 import torch
@@ -111,10 +112,60 @@ def mixture_fit_curves(mean_q, std_q, separation, z=Z_GRID):
             "kl_qp": torch.trapezoid(q * (log_q - log_p), z).item()}
 
 
+# The landscape of both KLs over q = N(mu, sigma^2): the means and log-widths the sliders reach.
+MAP_MEANS = torch.linspace(-4.0, 4.0, 41, dtype=torch.float64)
+MAP_LOG_STDS = torch.linspace(math.log(0.2), math.log(4.0), 31, dtype=torch.float64)
+# E_q[log p] is taken on standardised nodes z = mu + sigma * t, by the trapezoid rule in t: log p has a near-kink
+# between the peaks (where the nearer peak changes), which Gauss-Hermite quadrature resolves poorly for a wide q.
+_T_NODES = torch.linspace(-8.0, 8.0, 321, dtype=torch.float64)
+_T_WEIGHTS = distributions.normal_log_prob(_T_NODES, 0.0, 1.0, dtype=torch.float64).exp() * (_T_NODES[1] - _T_NODES[0])
+
+
+@functools.lru_cache(maxsize=128)
+def _maps_on_the_explorer_grid(separation):
+    """mixture_kl_maps on the explorer's grid, kept: a slider often comes back to a separation it has shown."""
+    return mixture_kl_maps(separation)
+
+
+def mixture_kl_maps(separation, means=MAP_MEANS, log_stds=MAP_LOG_STDS):
+    """Both KLs between the two-peaked p and q = N(mean, exp(log_std)^2), for every (log_std, mean) of a grid.
+
+    Forward, in closed form up to p's entropy: KL(p||q) = -H(p) + log(sqrt(2 pi) sigma) + (Var_p + (E_p z - mu)^2)
+    / (2 sigma^2), the moment-matching form (2.5). Reverse: KL(q||p) = -H(q) - E_q[log p(z)], the expectation by
+    the trapezoid rule on z = mu + sigma t, t in [-8, 8].
+    Returns: dict "forward", "reverse" of (len(log_stds), len(means)) float64 tensors, in nats.
+    Introduced in notebooks/02_kl_divergence.ipynb.
+    """
+    stds = log_stds.exp()[:, None]  # (S, 1)
+    log_p = mixture_log_prob(Z_GRID, separation)
+    entropy_p = -torch.trapezoid(log_p.exp() * log_p, Z_GRID)
+    variance_p = MIXTURE_STD**2 + separation**2 / 4  # each peak's variance plus the spread of the centres; mean 0
+    forward = (-entropy_p + 0.5 * math.log(2 * math.pi) + stds.log()
+               + (variance_p + means[None, :] ** 2) / (2 * stds**2))
+    z = means[None, :, None] + stds[..., None] * _T_NODES  # (S, M, nodes)
+    expected_log_p = (mixture_log_prob(z, separation) * _T_WEIGHTS).sum(-1)
+    entropy_q = 0.5 * math.log(2 * math.pi * math.e) + stds.log()
+    return {"forward": forward, "reverse": -entropy_q - expected_log_p}
+
+
+def local_minima(values):
+    """(row, column) of every interior grid point strictly below its eight neighbours: the minima a descent finds."""
+    centre = values[1:-1, 1:-1]
+    lower = torch.ones_like(centre, dtype=torch.bool)
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr or dc:
+                lower &= centre < values[1 + dr:values.shape[0] - 1 + dr, 1 + dc:values.shape[1] - 1 + dc]
+    return [(row + 1, column + 1) for row, column in torch.nonzero(lower).tolist()]
+
+
 def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
-    """Sliders for q's mean and width and for the distance between p's peaks; both KLs live. Find each minimum."""
-    figure = new_figure(7, 3)
-    ax = figure.add_subplot()
+    """Sliders for q's mean and width and for the distance between p's peaks: the densities, and both KLs as maps
+    over (mu, log sigma) with their local minima marked, so the reverse KL's extra minima appear and merge."""
+    from matplotlib.colors import LogNorm
+
+    figure = new_figure(11, 3.3)
+    ax, *map_axes = figure.subplots(1, 3, width_ratios=[1.2, 1, 1])
     z, zeros = _shown(Z_GRID), _shown(torch.zeros_like(Z_GRID))
     # fill_between gives a FillBetweenPolyCollection: its set_data reshapes the area in place.
     fill = ax.fill_between(z, zeros, zeros, color="tab:blue", alpha=0.3, label="p (two peaks)")
@@ -124,6 +175,19 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
     _few_ticks(ax)
     ax.legend(loc="upper left", fontsize="small")
     title = ax.set_title(" ", fontsize="medium")
+    extent = (MAP_MEANS[0].item(), MAP_MEANS[-1].item(), MAP_LOG_STDS[0].item(), MAP_LOG_STDS[-1].item())
+    images, minima, markers = {}, {}, {}
+    for map_ax, key, name in zip(map_axes, ("forward", "reverse"), ("forward KL(p||q)", "reverse KL(q||p)")):
+        # One fixed colour scale for every separation, so colours compare across moves; white crosses: local minima.
+        images[key] = map_ax.imshow(torch.ones(len(MAP_LOG_STDS), len(MAP_MEANS)).numpy(), origin="lower",
+                                    extent=extent, aspect="auto", cmap="viridis_r", norm=LogNorm(0.01, 30),
+                                    interpolation="bilinear")
+        minima[key] = map_ax.plot([], [], "x", color="white", ms=9, mew=2.5)[0]
+        markers[key] = map_ax.plot([], [], "o", color="tab:orange", mec="black", ms=8)[0]
+        map_ax.set(xlabel="mean μ of q", title=name)
+        _few_ticks(map_ax)
+    map_axes[0].set_ylabel("log σ of q")
+    figure.colorbar(images["reverse"], ax=map_axes, label="nats", shrink=0.9)
 
     def update(mean_q, std_q, separation):
         curves = mixture_fit_curves(mean_q, std_q, separation)
@@ -131,15 +195,25 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
         line_q.set_ydata(_shown(curves["q"]))
         fill.set_data(z, zeros, _shown(curves["p"]))
         ax.set_ylim(0, nice_limit(1.1 * max(curves["p"].max().item(), curves["q"].max().item())))
-        title.set_text(f"forward KL(p||q) = {curves['kl_pq']:.3f}   reverse KL(q||p) = {curves['kl_qp']:.3f}")
-        return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
+        title.set_text(f"forward {curves['kl_pq']:.3f}, reverse {curves['kl_qp']:.3f} nats")
+        maps = _maps_on_the_explorer_grid(float(separation))
+        found = {}
+        for key, values in maps.items():
+            images[key].set_data(values.clamp(min=0.01).numpy())
+            cells = local_minima(values)
+            minima[key].set_data([MAP_MEANS[c].item() for _, c in cells], [MAP_LOG_STDS[r].item() for r, _ in cells])
+            markers[key].set_data([mean_q], [math.log(std_q)])
+            found[key] = len(cells)
+        return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"],
+                "minima of KL(p||q)": found["forward"], "minima of KL(q||p)": found["reverse"]}
 
     controls = {
         "mean_q": slider("mean μ of q", -4.0, 4.0, mean_q, 0.05),
         "std_q": slider("std σ of q", 0.2, 4.0, std_q, 0.05),
         "separation": slider("distance between p's peaks", 0.0, 6.0, separation, 0.1),
     }
-    return LiveFigure(figure, update, controls, changing=[fill, line_p, line_q, title])
+    changing = [fill, line_p, line_q, title, *images.values(), *minima.values(), *markers.values()]
+    return LiveFigure(figure, update, controls, changing=changing)
 
 
 EXPLORERS = {"gaussian_kl": gaussian_kl_explorer, "mixture_fit": mixture_fit_explorer}
