@@ -29,7 +29,7 @@ SERIES = (
      "scatters (watch it fail in a widget)"),
     ("02_kl_divergence", "KL divergence",
      "KL on dice and Gaussians, its closed forms derived and checked three ways; forward versus reverse KL on a "
-     "two-peaked target, with maps of both whose local minima appear and merge as the peaks move"),
+     "two-peaked target, with maps of both whose local minima appear and vanish as the peaks move"),
     ("03_variational_inference_and_the_elbo", "Variational inference and the ELBO",
      "log p(x) = ELBO + KL(q ‖ posterior), derived and checked for any q, with q moved on the ELBO's map; fitting "
      "q with autograd; amortised inference; the ELBO learns the model too; a posterior no Gaussian fits"),

@@ -26,6 +26,7 @@ WIDGET_CHECKS = {
     "01_bayes_rule_and_the_intractable_evidence.ipynb": [("posterior_explorer(", "slider:5"),
                                                          ("naive_monte_carlo_explorer(", "slider:5"),
                                                          ("naive_monte_carlo_explorer(", "button:New samples")],
+    "02_kl_divergence.ipynb": [("gaussian_kl_explorer(", "slider:5"), ("mixture_fit_explorer(", "slider:5")],
     "03_variational_inference_and_the_elbo.ipynb": [("elbo_explorer(", "slider:5")],
     "04_the_reparameterization_trick.ipynb": [("gradient_explorer(", "slider:5")],
     "07_exploring_the_latent_space.ipynb": [("generation_explorer(", "button:New digits"),

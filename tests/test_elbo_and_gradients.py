@@ -255,7 +255,10 @@ def test_check_abs_gradient(capsys):
     exact = 2 * Normal(0.0, 1.0).cdf(torch.tensor(0.3, dtype=DOUBLE)).item() - 1
     assert vh.exercises.check_abs_gradient(exact) is True
     assert "✓ Correct" in capsys.readouterr().out
-    for answer, hint in [(round(exact, 2), "rounded to 2 decimals"), ((exact + 1) / 2, "That is Phi(0.3)"),
+    assert vh.exercises.check_abs_gradient(round(exact, 4)) is True  # four decimals are enough
+    capsys.readouterr()
+    for answer, hint in [(round(exact, 2), "rounded to 2 decimals"), (round(exact, 3), "rounded to 3 decimals"),
+                         (0.23636, "looks like an estimate"), ((exact + 1) / 2, "That is Phi(0.3)"),
                          (0.5, "Not this value"), (None, "Replace None"), ("0.24", "one number")]:
         assert vh.exercises.check_abs_gradient(answer) is False
         assert hint in capsys.readouterr().out
@@ -264,6 +267,15 @@ def test_check_abs_gradient(capsys):
 def test_check_leave_one_out_baseline(capsys):
     assert vh.exercises.check_leave_one_out_baseline(lambda v: (v.sum(-1, keepdim=True) - v) / (v.shape[-1] - 1))
     assert "✓ Correct" in capsys.readouterr().out
+    assert vh.exercises.check_leave_one_out_baseline(lambda v: v.mul_(0)) is False  # in place, wrong
+    capsys.readouterr()
+
+    def in_place(values):  # right, and overwrites its input
+        total = values.sum(-1, keepdim=True)
+        return values.neg_().add_(total).div_(values.shape[-1] - 1)
+
+    assert vh.exercises.check_leave_one_out_baseline(in_place) is True
+    capsys.readouterr()
     for answer, hint in [(lambda v: v.mean(-1, keepdim=True).expand_as(v), "own included"),
                          (lambda v: v.mean(-1), "one baseline per sample"), (lambda v: v * 0, "Not yet"),
                          (None, "Replace None")]:
@@ -283,9 +295,12 @@ def test_check_elbo_estimator(capsys):
         terms = vh.conjugate.log_likelihood(2.0, z, 0.5)
         return terms.mean(), terms.std() / math.sqrt(num_samples)
 
+    def closed_form(q_mean, q_std, num_samples, generator):
+        return vh.conjugate.elbo_terms(2.0, q_mean, q_std, 1.0, 0.5)["elbo"], torch.tensor(0.01)
+
     assert vh.exercises.check_elbo_estimator(right) is True
     capsys.readouterr()
-    for answer, hint in [(without_log_q, "exact ELBO"), (lambda m, s, n, g: right(m, s, n, g)[0], "failed"),
+    for answer, hint in [(without_log_q, "exact ELBO"), (closed_form, "closed form"), (lambda m, s, n, g: right(m, s, n, g)[0], "failed"),
                          (None, "Replace None")]:
         assert vh.exercises.check_elbo_estimator(answer) is False
         assert hint in capsys.readouterr().out

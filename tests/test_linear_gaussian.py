@@ -87,10 +87,23 @@ def test_naive_monte_carlo_gets_worse_as_the_posterior_narrows_or_the_dimension_
     easy, narrow, wide = (evidence.naive_monte_carlo(2, 2.0), evidence.naive_monte_carlo(2, 0.1),
                           evidence.naive_monte_carlo(16, 2.0))
     error = lambda result: (result["running"][:, -1] - result["log_evidence"]).abs().max().item()  # noqa: E731
-    assert error(easy) < 0.1 < 1 < error(narrow) and error(wide) > 1
+    # One easy estimate scatters by about 0.05 nats (01's sweep, D = 2, s = 2): five stay within 0.25 (5 sd).
+    assert error(easy) < 0.25 < 1 < error(narrow) and error(wide) > 1
     share = lambda result: result["inside"].double().mean().item()  # noqa: E731
     assert share(easy) > 0.3 > 0.01 > max(share(narrow), share(wide))
-    assert easy["largest_weight"] < 0.05 < 0.5 < min(narrow["largest_weight"], wide["largest_weight"])
+    # An even split gives each of the 1,000 samples 0.001: one sample carries 200 times that where the prior misses.
+    assert easy["largest_weight"] < 0.05 < 0.2 < min(narrow["largest_weight"], wide["largest_weight"])
+
+
+def test_no_press_of_new_samples_draws_the_code_that_made_the_observation():
+    # The observation's z comes from seed 1; samples that shared its seed would start with that very z, and their
+    # estimate would land tens of nats above log p(x), against the low bias the notebook teaches.
+    W = linear_gaussian.weights(16)
+    z_true = torch.randn(16, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    for presses in range(5):
+        samples = evidence.naive_monte_carlo(16, 0.1, seed=presses)["z"].reshape(-1, 16)
+        assert (samples - z_true).abs().amax(-1).min() > 0.1, presses
+    assert W.shape == (linear_gaussian.DATA_DIM, 16)
 
 
 def test_the_explorer_reads_out_the_error_and_new_samples_change_it():

@@ -34,13 +34,14 @@ def close(value, target, tolerance=1e-3):
     return abs(value - target) <= tolerance * max(1.0, abs(target))
 
 
-def rounding_hint(value, right):
-    """A hint when `value` is `right` rounded to one, two or three decimals (else None): the checks allow 0.1%."""
+def rounding_hint(value, right, passes=None):
+    """A hint when `value` is `right` rounded to one, two or three decimals, and too far from it to pass (else None).
+    passes(value, right) is the check's own test; close() by default."""
+    passes = passes or close
     for decimals in (1, 2, 3):
-        if abs(value - round(right, decimals)) < 1e-9 and not close(value, right):
+        if abs(value - round(right, decimals)) < 1e-9 and not passes(value, right):
             return (f"Close: {value:g} is the right value rounded to {decimals} decimal{'s' if decimals > 1 else ''}. "
-                    "Give at least four significant digits (the check allows an error of 0.1%), or paste the "
-                    "expression that computes it.")
+                    "Give at least four significant digits, or paste the expression that computes it.")
     return None
 
 

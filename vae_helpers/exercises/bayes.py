@@ -129,6 +129,9 @@ def check_ancestral_sampler(sampler):
             return exercises.report(False, "x varies only by the noise: draw z first, then x around *that* z.")
         return exercises.report(False, f"The variance of your x is {variance:.3f}; the model's is 1 + 0.8^2 = "
                                        f"{right_variance:.2f} (eq. 1.4). Draw z ~ N(0, 1), then x = z + 0.8 * noise.")
+    if abs(z.var().item() - 1) > 4 * math.sqrt(2 / (SAMPLER_DRAWS - 1)):
+        return exercises.report(False, f"The variance of your z is {z.var().item():.3f}; the prior N(0, 1) has 1. "
+                                       "Return the z drawn from the prior, then used to draw x.")
     near = z[(x - SAMPLER_X).abs() < SAMPLER_WINDOW]
     posterior_variance = 1 / (1 + 1 / SAMPLER_NOISE_STD**2)
     posterior_mean = posterior_variance * SAMPLER_X / SAMPLER_NOISE_STD**2
@@ -136,6 +139,12 @@ def check_ancestral_sampler(sampler):
     if abs(near.mean().item() - posterior_mean) > 4 * standard_error:
         return exercises.report(False, f"x looks right, but the z's behind x near 1.5 average {near.mean():.3f}, not "
                                        f"the posterior mean {posterior_mean:.3f}: return the z each x was drawn from.")
+    # The z's behind x near 1.5 must spread like the posterior: the standard error of a standard deviation from n
+    # Gaussian draws is about sd / sqrt(2 n).
+    posterior_std = math.sqrt(posterior_variance)
+    if abs(near.std().item() - posterior_std) > 4 * posterior_std / math.sqrt(2 * len(near)):
+        return exercises.report(False, f"The z's behind x near 1.5 spread by {near.std().item():.3f}, the posterior "
+                                       f"by {posterior_std:.4f}: draw x at random given z, not as a function of z.")
     return exercises.report(True, f"Of {SAMPLER_DRAWS:,} draws, {len(near):,} have x within 0.05 of 1.5, and their "
                                   f"z average {near.mean():.3f} ± {standard_error:.3f}: the posterior mean "
                                   f"{posterior_mean:.4f} of (1.3). Keeping the samples that match the data is "

@@ -110,6 +110,11 @@ def check_elbo_estimator(estimator):
                                            "standard_error).")
         if estimate is None or standard_error is None:
             return exercises.report(False, "Return two single numbers: (estimate, standard_error).")
+        again = as_number(estimator(q_mean, q_std, ESTIMATOR_SAMPLES, torch.Generator().manual_seed(5))[0])
+        if again == estimate:
+            return exercises.report(False, f"For q = N({q_mean}, {q_std}^2) two runs with different generators gave "
+                                           f"the same {estimate:.4f}: that is a closed form, not an estimate from "
+                                           "samples of q.")
         terms = conjugate.elbo_terms(e["x"], q_mean, q_std, e["prior_std"], e["noise_std"])
         # The true spread of one term log p(x, z) - log q(z), from many samples of q, sets the tolerance.
         z = q_mean + q_std * torch.randn(400_000, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
@@ -129,6 +134,8 @@ def check_elbo_estimator(estimator):
         if abs(standard_error - true_error) > 0.1 * true_error:
             return exercises.report(False, f"For q = N({q_mean}, {q_std}^2) the estimate is fine, but its standard "
                                            f"error should be about {true_error:.4f}, got {standard_error:.4f}: the "
-                                           "standard deviation of the terms over sqrt(num_samples).")
+                                           "standard deviation of the terms over sqrt(num_samples). (A smaller "
+                                           "one usually means part of the ELBO came from a closed form, such as the "
+                                           "KL of (3.4); this exercise asks for (3.2) from samples alone.)")
     return exercises.report(True, "At all three q's your estimate agrees with the closed form within four standard "
                                   "errors: samples of q and three log-densities are all the ELBO needs.")

@@ -114,6 +114,12 @@ def check_monte_carlo_kl(estimator):
                                            f"{error}. It should return two numbers, (estimate, standard_error).")
         if estimate is None or standard_error is None:
             return exercises.report(False, "Return two single numbers: (estimate, standard_error).")
+        with torch.random.fork_rng():  # a Monte Carlo estimate changes with the samples; a closed form does not
+            torch.manual_seed(3)
+            again = as_number(estimator(q, p, num_samples)[0])
+        if again == estimate:
+            return exercises.report(False, f"On the {name} pair two runs with different samples gave the same "
+                                           f"{estimate:.4f}: that is a closed form, not an estimate from samples of q.")
         exact = kl_divergence(q, p).item()
         # The true spread of one term log q(z) - log p(z), from many samples of q, sets the tolerance.
         with torch.random.fork_rng():

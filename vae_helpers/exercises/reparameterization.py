@@ -71,11 +71,18 @@ def check_abs_gradient(answer):
     ratio = ABS_EXERCISE["mu"] / ABS_EXERCISE["sigma"]
     phi = 0.5 * (1 + math.erf(ratio / math.sqrt(2)))  # the standard normal CDF at mu / sigma
     right = 2 * phi - 1
-    if exercises.close(value, right):
+    # Tighter than the other checks (1e-4): a Monte Carlo estimate from 400,000 samples is off by about 5e-4.
+    if abs(value - right) < 1e-4:
         return exercises.report(True, f"d/dmu E_q|z| = 2 Phi(0.3) - 1 = {right:.4f}. Both estimators average to it: "
                                       "|z| has a kink, not a jump.")
     if exercises.close(value, phi):
         return exercises.report(False, "That is Phi(0.3): E_q[sign(z)] = P(z > 0) - P(z < 0) = 2 Phi(mu/sigma) - 1.")
+    hint = exercises.rounding_hint(value, right, passes=lambda v, r: abs(v - r) < 1e-4)
+    if hint:
+        return exercises.report(False, hint)
+    if abs(value - right) < 0.01:
+        return exercises.report(False, f"{value:.5f} is close, but not exact: it looks like an estimate. Evaluate "
+                                       "2 Phi(mu / sigma) - 1 itself, with torch.distributions.Normal(0., 1.).cdf.")
     return exercises.not_this_value(value, right, "Not this value: evaluate 2 Phi(mu / sigma) - 1 with "
                                                   "torch.distributions.Normal(0., 1.).cdf.")
 
@@ -89,8 +96,9 @@ def check_leave_one_out_baseline(baseline):
     if not callable(baseline):
         return exercises.report(False, f"Give the function itself (leave_one_out, no brackets), got {baseline!r}.")
     values = torch.randn(3, 5, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    others = torch.stack([torch.cat([row[:k], row[k + 1:]]).mean() for row in values for k in range(5)]).view(3, 5)
     try:
-        result = baseline(values)
+        result = baseline(values.clone())  # a clone: an in-place version must not change what it is checked against
         if result is None:
             return exercises.report(False, "leave_one_out still returns None: return the (R, K) baselines.")
         result = torch.as_tensor(result, dtype=torch.float64)
@@ -100,7 +108,6 @@ def check_leave_one_out_baseline(baseline):
     if result.shape != values.shape:
         return exercises.report(False, f"Return one baseline per sample, shape {tuple(values.shape)}; got "
                                        f"{tuple(result.shape)}.")
-    others = torch.stack([torch.cat([row[:k], row[k + 1:]]).mean() for row in values for k in range(5)]).view(3, 5)
     if torch.allclose(result, others, atol=1e-10):
         return exercises.report(True, "b_k is the mean of the other samples of the same estimate: it does not depend "
                                       "on z_k, so the estimator stays unbiased.")

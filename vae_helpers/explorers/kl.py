@@ -122,34 +122,48 @@ _T_WEIGHTS = distributions.normal_log_prob(_T_NODES, 0.0, 1.0, dtype=torch.float
 
 
 @functools.lru_cache(maxsize=128)
-def _maps_on_the_explorer_grid(separation):
-    """mixture_kl_maps on the explorer's grid, kept: a slider often comes back to a separation it has shown."""
-    return mixture_kl_maps(separation)
+def _landscape_on_the_explorer_grid(separation):
+    """The maps and their minima on the explorer's grid, kept: a slider often comes back to a separation."""
+    maps = mixture_kl_maps(separation)
+    return maps, {direction: kl_minima(separation, direction, maps[direction]) for direction in maps}
 
 
-def mixture_kl_maps(separation, means=MAP_MEANS, log_stds=MAP_LOG_STDS):
-    """Both KLs between the two-peaked p and q = N(mean, exp(log_std)^2), for every (log_std, mean) of a grid.
+def mixture_kl(means, log_stds, separation, direction):
+    """KL between the two-peaked p and q = N(mean, exp(log_std)^2), elementwise over broadcast means and log_stds.
 
     Forward, in closed form up to p's entropy: KL(p||q) = -H(p) + log(sqrt(2 pi) sigma) + (Var_p + (E_p z - mu)^2)
     / (2 sigma^2), the moment-matching form (2.5). Reverse: KL(q||p) = -H(q) - E_q[log p(z)], the expectation by
     the trapezoid rule on z = mu + sigma t, t in [-8, 8].
+    Args: direction "forward" (KL(p||q)) or "reverse" (KL(q||p)). Returns: float64 tensor, in nats.
+    Introduced in notebooks/02_kl_divergence.ipynb.
+    """
+    means, log_stds = torch.broadcast_tensors(torch.as_tensor(means, dtype=torch.float64),
+                                              torch.as_tensor(log_stds, dtype=torch.float64))
+    if direction == "forward":
+        log_p = mixture_log_prob(Z_GRID, separation)
+        entropy_p = -torch.trapezoid(log_p.exp() * log_p, Z_GRID)
+        variance_p = MIXTURE_STD**2 + separation**2 / 4  # each peak's variance plus the spread of the centres
+        return (-entropy_p + 0.5 * math.log(2 * math.pi) + log_stds
+                + (variance_p + means**2) / (2 * (2 * log_stds).exp()))
+    if direction == "reverse":
+        z = means[..., None] + log_stds.exp()[..., None] * _T_NODES  # (..., nodes)
+        expected_log_p = (mixture_log_prob(z, separation) * _T_WEIGHTS).sum(-1)
+        return -(0.5 * math.log(2 * math.pi * math.e) + log_stds) - expected_log_p
+    raise ValueError(f'direction must be "forward" or "reverse", got {direction!r}')
+
+
+def mixture_kl_maps(separation, means=MAP_MEANS, log_stds=MAP_LOG_STDS):
+    """Both KLs (mixture_kl) for every (log_std, mean) of a grid.
+
     Returns: dict "forward", "reverse" of (len(log_stds), len(means)) float64 tensors, in nats.
     Introduced in notebooks/02_kl_divergence.ipynb.
     """
-    stds = log_stds.exp()[:, None]  # (S, 1)
-    log_p = mixture_log_prob(Z_GRID, separation)
-    entropy_p = -torch.trapezoid(log_p.exp() * log_p, Z_GRID)
-    variance_p = MIXTURE_STD**2 + separation**2 / 4  # each peak's variance plus the spread of the centres; mean 0
-    forward = (-entropy_p + 0.5 * math.log(2 * math.pi) + stds.log()
-               + (variance_p + means[None, :] ** 2) / (2 * stds**2))
-    z = means[None, :, None] + stds[..., None] * _T_NODES  # (S, M, nodes)
-    expected_log_p = (mixture_log_prob(z, separation) * _T_WEIGHTS).sum(-1)
-    entropy_q = 0.5 * math.log(2 * math.pi * math.e) + stds.log()
-    return {"forward": forward, "reverse": -entropy_q - expected_log_p}
+    return {direction: mixture_kl(means[None, :], log_stds[:, None], separation, direction)
+            for direction in ("forward", "reverse")}
 
 
 def local_minima(values):
-    """(row, column) of every interior grid point strictly below its eight neighbours: the minima a descent finds."""
+    """(row, column) of every interior grid point strictly below its eight neighbours: candidate minima."""
     centre = values[1:-1, 1:-1]
     lower = torch.ones_like(centre, dtype=torch.bool)
     for dr in (-1, 0, 1):
@@ -157,6 +171,37 @@ def local_minima(values):
             if dr or dc:
                 lower &= centre < values[1 + dr:values.shape[0] - 1 + dr, 1 + dc:values.shape[1] - 1 + dc]
     return [(row + 1, column + 1) for row, column in torch.nonzero(lower).tolist()]
+
+
+def kl_minima(separation, direction, values=None, tolerance=4e-3):
+    """The local minima of a KL over (mu, log sigma), as [(mean, std, KL)], sorted by mean.
+
+    A grid point below its eight neighbours is only a candidate: in a long, shallow valley the grid can show a
+    minimum where descent would slide on. So each candidate descends by compass search (step to the lowest of its
+    eight neighbours at the current step, halve the step when none is lower, down to `tolerance`), and candidates
+    that arrive at the same point count once. Args: values, the map on MAP_MEANS x MAP_LOG_STDS, if already made.
+    Introduced in notebooks/02_kl_divergence.ipynb.
+    """
+    values = mixture_kl_maps(separation)[direction] if values is None else values
+    cells = local_minima(values)
+    if not cells:
+        return []
+    point = torch.tensor([[MAP_MEANS[c].item(), MAP_LOG_STDS[r].item()] for r, c in cells], dtype=torch.float64)
+    step = torch.full((len(cells),), (MAP_MEANS[1] - MAP_MEANS[0]).item(), dtype=torch.float64)
+    moves = torch.tensor([[a, b] for a in (-1, 0, 1) for b in (-1, 0, 1)], dtype=torch.float64)  # (9, 2), centre 4
+    while (step > tolerance).any():
+        trial = point[:, None, :] + step[:, None, None] * moves  # (candidates, 9, 2)
+        best = mixture_kl(trial[..., 0], trial[..., 1], separation, direction).argmin(-1)
+        stay = best == 4
+        point = torch.where(stay[:, None], point, trial[torch.arange(len(cells)), best])
+        step = torch.where(stay, step / 2, step)
+    found = []
+    for mean, log_std in point.tolist():
+        if all(abs(mean - m) > 10 * tolerance or abs(math.log(std) - log_std) > 10 * tolerance
+               for m, std, _ in found):
+            value = mixture_kl(mean, log_std, separation, direction).item()
+            found.append((mean, math.exp(log_std), value))
+    return sorted(found)
 
 
 def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
@@ -194,16 +239,17 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
         line_p.set_ydata(_shown(curves["p"]))
         line_q.set_ydata(_shown(curves["q"]))
         fill.set_data(z, zeros, _shown(curves["p"]))
-        ax.set_ylim(0, nice_limit(1.1 * max(curves["p"].max().item(), curves["q"].max().item())))
+        # Coarse steps (1, 2, 5): the limit, and with it a full redraw of all three panels, changes rarely.
+        ax.set_ylim(0, nice_limit(1.1 * max(curves["p"].max().item(), curves["q"].max().item()), steps=(1, 2, 5)))
         title.set_text(f"forward {curves['kl_pq']:.3f}, reverse {curves['kl_qp']:.3f} nats")
-        maps = _maps_on_the_explorer_grid(float(separation))
+        maps, found_minima = _landscape_on_the_explorer_grid(float(separation))
         found = {}
         for key, values in maps.items():
             images[key].set_data(values.clamp(min=0.01).numpy())
-            cells = local_minima(values)
-            minima[key].set_data([MAP_MEANS[c].item() for _, c in cells], [MAP_LOG_STDS[r].item() for r, _ in cells])
+            minima[key].set_data([mean for mean, _, _ in found_minima[key]],
+                                 [math.log(std) for _, std, _ in found_minima[key]])
             markers[key].set_data([mean_q], [math.log(std_q)])
-            found[key] = len(cells)
+            found[key] = len(found_minima[key])
         return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"],
                 "minima of KL(p||q)": found["forward"], "minima of KL(q||p)": found["reverse"]}
 
