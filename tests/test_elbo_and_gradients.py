@@ -246,6 +246,7 @@ def test_check_exp_gradient(capsys):
                          ((mean, mean), "chain rule"), ((mean, mean / 2), "variance sigma^2"),
                          ((mean, 0.0), "check d/dsigma"), ((1.03 * mean, 0.98 * sigma * mean), "Monte Carlo"),
                          ((0.0, 0.0), "Not the gradient"), (None, "Replace None"), (2.27, "two numbers"),
+                         ((2.27, 1.82), "rounded to 2 decimals"), ((1.002 * mean, sigma * mean), "Monte Carlo"),
                          ((1, 2, 3), "two numbers")]:
         assert vh.exercises.check_exp_gradient(answer) is False
         assert hint in capsys.readouterr().out
@@ -278,6 +279,7 @@ def test_check_leave_one_out_baseline(capsys):
     capsys.readouterr()
     for answer, hint in [(lambda v: v.mean(-1, keepdim=True).expand_as(v), "own included"),
                          (lambda v: v.mean(-1), "one baseline per sample"), (lambda v: v * 0, "Not yet"),
+                         (lambda v: (v.sum(-1, keepdim=True) - v) / 4, "(2, 7)"),  # K written in: fails on K = 7
                          (None, "Replace None")]:
         assert vh.exercises.check_leave_one_out_baseline(answer) is False
         assert hint in capsys.readouterr().out

@@ -113,8 +113,9 @@ def check_elbo_estimator(estimator):
         again = as_number(estimator(q_mean, q_std, ESTIMATOR_SAMPLES, torch.Generator().manual_seed(5))[0])
         if again == estimate:
             return exercises.report(False, f"For q = N({q_mean}, {q_std}^2) two runs with different generators gave "
-                                           f"the same {estimate:.4f}: that is a closed form, not an estimate from "
-                                           "samples of q.")
+                                           f"the same {estimate:.4f}: that is a closed form, or a seed fixed inside your "
+                                           "function (use the generator given, and do not reseed), not an estimate "
+                                           "from samples of q.")
         terms = conjugate.elbo_terms(e["x"], q_mean, q_std, e["prior_std"], e["noise_std"])
         # The true spread of one term log p(x, z) - log q(z), from many samples of q, sets the tolerance.
         z = q_mean + q_std * torch.randn(400_000, generator=torch.Generator().manual_seed(3), dtype=torch.float64)

@@ -119,7 +119,8 @@ def check_monte_carlo_kl(estimator):
             again = as_number(estimator(q, p, num_samples)[0])
         if again == estimate:
             return exercises.report(False, f"On the {name} pair two runs with different samples gave the same "
-                                           f"{estimate:.4f}: that is a closed form, not an estimate from samples of q.")
+                                           f"{estimate:.4f}: that is a closed form, or a seed fixed inside your "
+                                           "function (do not reseed), not an estimate from samples of q.")
         exact = kl_divergence(q, p).item()
         # The true spread of one term log q(z) - log p(z), from many samples of q, sets the tolerance.
         with torch.random.fork_rng():

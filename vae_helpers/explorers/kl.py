@@ -178,8 +178,9 @@ def kl_minima(separation, direction, values=None, tolerance=4e-3):
 
     A grid point below its eight neighbours is only a candidate: in a long, shallow valley the grid can show a
     minimum where descent would slide on. So each candidate descends by compass search (step to the lowest of its
-    eight neighbours at the current step, halve the step when none is lower, down to `tolerance`), and candidates
-    that arrive at the same point count once. Args: values, the map on MAP_MEANS x MAP_LOG_STDS, if already made.
+    eight neighbours at the current step, halve the step when none is lower, from half a grid cell down to
+    `tolerance`), and candidates that arrive at the same point count once.
+    Args: values, the map on MAP_MEANS x MAP_LOG_STDS, if already made.
     Introduced in notebooks/02_kl_divergence.ipynb.
     """
     values = mixture_kl_maps(separation)[direction] if values is None else values
@@ -187,7 +188,8 @@ def kl_minima(separation, direction, values=None, tolerance=4e-3):
     if not cells:
         return []
     point = torch.tensor([[MAP_MEANS[c].item(), MAP_LOG_STDS[r].item()] for r, c in cells], dtype=torch.float64)
-    step = torch.full((len(cells),), (MAP_MEANS[1] - MAP_MEANS[0]).item(), dtype=torch.float64)
+    # Half-cell first steps: near the separation where a basin is born it is smaller than a cell.
+    step = torch.full((len(cells),), (MAP_MEANS[1] - MAP_MEANS[0]).item() / 2, dtype=torch.float64)
     moves = torch.tensor([[a, b] for a in (-1, 0, 1) for b in (-1, 0, 1)], dtype=torch.float64)  # (9, 2), centre 4
     while (step > tolerance).any():
         trial = point[:, None, :] + step[:, None, None] * moves  # (candidates, 9, 2)
