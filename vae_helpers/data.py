@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from vae_helpers import config, downloads
+from vae_helpers.image_folder import load_image_folder  # noqa: F401  (vh.data.load_image_folder: your own images)
 
 SHIPPED_FILE = "mnist_5k.npz"
 # data/README.md repeats this hash; data/make_mnist_5k.py rebuilds the file byte for byte.

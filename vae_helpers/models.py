@@ -16,6 +16,7 @@ from vae_helpers.data import IMAGE_SHAPE
 from vae_helpers.distributions import DiagonalGaussian, draw
 from vae_helpers.image_checks import check_images
 from vae_helpers.layers import ChannelsLastPixelShuffle, PixelBias
+from vae_helpers import likelihoods
 from vae_helpers.parts import DEFAULTS, BernoulliLikelihood, describe
 
 
@@ -233,17 +234,27 @@ class ConvVAE(VAE):
 
 
 MODEL_CLASSES = {cls.__name__: cls for cls in (MLPVAE, ConvVAE)}
+# The parts a checkpoint's record may name and build_model builds, by qualified name (what parts.describe writes).
+SHIPPED_PARTS = {f"{cls.__module__}.{cls.__qualname__}": cls
+                 for cls in (likelihoods.ContinuousBernoulliLikelihood, likelihoods.GaussianLikelihood,
+                             likelihoods.DiscretizedLogisticLikelihood, likelihoods.CategoricalLikelihood)}
 
 
 def build_model(model_class, model_config):
-    """Create a model from its class name and config(), e.g. build_model("ConvVAE", {"latent_dim": 16, ...}), with
-    the default parts (a model of other parts is built by whoever wrote them, and loaded with load_checkpoint)."""
+    """Create a model from its class name and config(), e.g. build_model("ConvVAE", {"latent_dim": 16, ...}). Parts
+    the package ships (SHIPPED_PARTS) are built from the record too; a model of other parts is built by whoever wrote
+    them, and loaded with load_checkpoint(path, model)."""
     if model_class not in MODEL_CLASSES:
         raise ValueError(f"model_class must be one of {sorted(MODEL_CLASSES)}, got {model_class!r}")
-    for role in DEFAULTS.keys() & model_config.keys():
-        raise ValueError(f"the record's {role} is {model_config[role]['class']!r}, which build_model does not make: "
-                         f"build the model with that {role} and pass it to load_checkpoint(path, model)")
-    return MODEL_CLASSES[model_class](**model_config)
+    config = dict(model_config)
+    for role in DEFAULTS.keys() & config.keys():
+        settings = dict(config[role])
+        name = settings.pop("class")
+        if name not in SHIPPED_PARTS:
+            raise ValueError(f"the record's {role} is {name!r}, which build_model does not make: build the model "
+                             f"with that {role} and pass it to load_checkpoint(path, model)")
+        config[role] = SHIPPED_PARTS[name](**settings)
+    return MODEL_CLASSES[model_class](**config)
 
 
 def _mlp_layers(widths):

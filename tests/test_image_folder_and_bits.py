@@ -1,0 +1,83 @@
+"""Your own images (vh.data.load_image_folder) and the bits-per-dimension currency (vh.bits)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vae_helpers import bits, data
+
+DOUBLE = torch.float64
+
+
+def write(folder, name, array, mode=None):
+    Image.fromarray(np.asarray(array, dtype=np.uint8), mode=mode).save(folder / name)
+
+
+def test_a_folder_of_png_and_jpeg_files_loads_as_levels_in_name_order(tmp_path):
+    grey = np.arange(28 * 28).reshape(28, 28) % 256
+    write(tmp_path, "b.png", grey)
+    write(tmp_path, "a.png", 255 - grey)
+    write(tmp_path, "c.jpeg", np.full((28, 28, 3), 100))  # colour, to grey
+    (tmp_path / "notes.txt").write_text("not an image")
+    images, names = data.load_image_folder(tmp_path)
+    assert names == ["a.png", "b.png", "c.jpeg"] and images.shape == (3, 1, 28, 28) and images.dtype == torch.float32
+    torch.testing.assert_close(images[1, 0] * 255, torch.as_tensor(grey, dtype=torch.float32))  # levels kept exactly
+    assert torch.equal(images * 255, (images * 255).round())
+    colour, _ = data.load_image_folder(tmp_path, channels=3)
+    assert colour.shape == (3, 3, 28, 28) and torch.equal(colour[1, 0], colour[1, 2])  # grey repeated in colour
+
+
+def test_larger_images_are_resized_to_the_size_asked_for(tmp_path):
+    write(tmp_path, "big.png", np.full((56, 56), 200))
+    images, _ = data.load_image_folder(tmp_path, size=28)
+    assert images.shape == (1, 1, 28, 28) and torch.allclose(images, torch.full_like(images, 200 / 255))
+
+
+def test_bad_folders_are_refused_with_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        data.load_image_folder(tmp_path / "missing")
+    (tmp_path / "readme.md").write_text("#")
+    with pytest.raises(ValueError, match=r"holds no \.png, \.jpg or \.jpeg files \(found: \['readme.md'\]\)"):
+        data.load_image_folder(tmp_path)
+    (tmp_path / "broken.png").write_bytes(b"not a png at all")
+    with pytest.raises(ValueError, match="broken.png .* could not be read as an image"):
+        data.load_image_folder(tmp_path)
+    (tmp_path / "broken.png").unlink()
+    write(tmp_path, "a.png", np.zeros((28, 28)))
+    write(tmp_path, "b.png", np.zeros((32, 32)))
+    with pytest.raises(ValueError, match="differ in size: a.png is 28x28 pixels, b.png is 32x32"):
+        data.load_image_folder(tmp_path)
+    (tmp_path / "b.png").unlink()
+    (tmp_path / "a.png").unlink()
+    write(tmp_path, "wide.png", np.zeros((28, 40)))
+    with pytest.raises(ValueError, match="wide.png is 40x28 pixels, not square"):
+        data.load_image_folder(tmp_path)
+    with pytest.raises(ValueError, match="channels must be 1"):
+        data.load_image_folder(tmp_path, channels=2)
+    with pytest.raises(ValueError, match="size must be a positive whole number"):
+        data.load_image_folder(tmp_path, size=0)
+
+
+def test_the_shipped_digits_are_8_bit_levels_and_dequantized_points_stay_in_their_bins():
+    levels = bits.to_levels(data.load_digits(split="test", limit=50).images)
+    assert levels.min() == 0 and levels.max() == 255 and torch.equal(levels, levels.round())
+    y = bits.dequantize(levels, generator=torch.Generator().manual_seed(0))
+    assert (y >= levels / 256).all() and (y < (levels + 1) / 256).all()
+    with pytest.raises(ValueError, match="8-bit grey levels"):
+        bits.to_levels(torch.full((1, 1, 2, 2), 0.5))  # not a multiple of 1/255
+
+
+def test_the_dequantized_bound_is_below_the_exact_discrete_log_likelihood_and_exact_for_a_flat_density():
+    # One pixel, density p(y) = N(y; 0.4, 0.05^2) on [0, 1]: its exact level probabilities are integrals over bins.
+    normal = torch.distributions.Normal(torch.tensor(0.4, dtype=DOUBLE), torch.tensor(0.05, dtype=DOUBLE))
+    for level in (90, 102, 120):
+        exact = math.log(normal.cdf(torch.tensor((level + 1) / 256, dtype=DOUBLE))
+                         - normal.cdf(torch.tensor(level / 256, dtype=DOUBLE)))
+        u = (torch.arange(100_000, dtype=DOUBLE) + 0.5) / 100_000  # the bin, evenly: E_u by the midpoint rule
+        bound = bits.discrete_log_likelihood_bound(normal.log_prob((level + u) / 256).mean(), 1).item()
+        assert bound <= exact + 1e-9 and exact - bound < 0.05  # Jensen's gap: small for a bin this narrow
+    flat = bits.discrete_log_likelihood_bound(torch.tensor(0.0), 784)  # the uniform density on [0, 1]^784
+    assert bits.bits_per_dim(flat, 784).item() == pytest.approx(8.0)  # = 8 bits per pixel, every level 1/256

@@ -1,0 +1,44 @@
+"""Bits per dimension of 8-bit images: one currency for discrete and continuous likelihoods (notebook 09).
+
+A discrete model gives the probability of the whole levels 0-255 directly. A continuous density p on [0, 1] is
+scored on dequantized images y = (levels + u) / 256, u uniform in [0, 1) per pixel: each level owns the bin
+[k/256, (k+1)/256), whose probability is the integral of p over it, and by Jensen's inequality
+
+    log P(levels) = log E_u[p(y) / 256^D] >= E_u[log p(y)] - D log 256        (Theis, van den Oord and Bethge 2016)
+
+so a density's dequantized score, minus D log 256, is a lower bound on a discrete log-likelihood, in the same units.
+"""
+
+import math
+
+import torch
+
+NUM_LEVELS = 256
+
+
+def to_levels(images):
+    """Grey levels k/255 in [0, 1] (what vh.data loads) -> whole levels k, as floats; a ValueError for anything
+    that is not a multiple of 1/255 (binarized or resized images are no longer 8-bit)."""
+    levels = images * (NUM_LEVELS - 1)
+    rounded = levels.round()
+    off = (levels - rounded).abs().max().item() if levels.numel() else 0.0
+    if off > 1e-3 or rounded.min() < 0 or rounded.max() > NUM_LEVELS - 1:
+        raise ValueError(f"images must hold 8-bit grey levels k/255 in [0, 1]; found a pixel {off:.3g} of a level "
+                         f"away, or outside [0, 1]: load the digits with vh.data.load_digits (not binarized)")
+    return rounded
+
+
+def dequantize(levels, generator=None):
+    """(levels + u) / 256 with u ~ U[0, 1) per pixel: a point of [0, 1) inside each level's bin."""
+    u = torch.rand(levels.shape, generator=generator, dtype=levels.dtype, device=levels.device)
+    return (levels + u) / NUM_LEVELS
+
+
+def discrete_log_likelihood_bound(log_density, num_dims):
+    """log p(y) of dequantized images, in nats on [0, 1], -> the lower bound on log P(levels): minus D log 256."""
+    return log_density - num_dims * math.log(NUM_LEVELS)
+
+
+def bits_per_dim(log_likelihood, num_dims):
+    """-log P / (D log 2): nats per image -> bits per pixel and channel (lower is better)."""
+    return -log_likelihood / (num_dims * math.log(2))

@@ -1,0 +1,62 @@
+"""Your own images: a folder of PNG or JPEG files in the series' format (notebook 09).
+
+vh.data.load_image_folder(path, size=28, channels=1) returns float images (N, C, size, size) whose pixels are 8-bit
+grey levels k/255, as the shipped digits are, and the file names. It refuses, before anything trains, a folder that
+is missing or holds no images, a file it cannot read, images of different sizes, and images that are not square (a
+resize would stretch them).
+"""
+
+from pathlib import Path
+
+import torch
+
+SUFFIXES = (".png", ".jpg", ".jpeg")
+MODES = {1: "L", 3: "RGB"}  # channels -> the PIL mode every image is converted to
+
+
+def load_image_folder(path, size=28, channels=1):
+    """Load every PNG and JPEG file in `path` (not its subfolders), sorted by name.
+
+    Args:
+        path: a folder. size: the side every image is resized to (a multiple of 4 for vh.models.ConvVAE).
+        channels: 1 (grey: colour images are converted) or 3 (colour: grey images are repeated).
+    Returns: (images, names): a float32 tensor (N, channels, size, size) of levels k/255, and the file names.
+    Raises: ValueError (or FileNotFoundError) saying which file and what would be right.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if channels not in MODES:
+        raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels!r}")
+    if not (isinstance(size, int) and size > 0):
+        raise ValueError(f"size must be a positive whole number of pixels, got {size!r}")
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder; give the folder that holds your PNG or JPEG files")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if not files:
+        others = sorted(p.name for p in folder.iterdir())[:5]
+        raise ValueError(f"{folder} holds no .png, .jpg or .jpeg files (found: {others or 'nothing'}); put the "
+                         f"images directly in it, not in subfolders")
+    pictures, first = [], None
+    for file in files:
+        try:
+            with Image.open(file) as picture:
+                picture.load()
+                picture = picture.convert(MODES[channels])
+        except (UnidentifiedImageError, OSError) as error:
+            raise ValueError(f"{file.name} in {folder} could not be read as an image ({error}); remove it or "
+                             f"replace it with a valid PNG or JPEG file") from None
+        if first is None:
+            first = (file.name, picture.size)
+        elif picture.size != first[1]:
+            raise ValueError(f"the images differ in size: {first[0]} is {first[1][0]}x{first[1][1]} pixels, "
+                             f"{file.name} is {picture.size[0]}x{picture.size[1]}; crop or resize them to one size "
+                             f"first")
+        if picture.size[0] != picture.size[1]:
+            raise ValueError(f"{file.name} is {picture.size[0]}x{picture.size[1]} pixels, not square: a resize to "
+                             f"{size}x{size} would stretch it; crop the images square first")
+        if picture.size != (size, size):
+            picture = picture.resize((size, size), Image.Resampling.LANCZOS)
+        pictures.append(torch.frombuffer(bytearray(picture.tobytes()), dtype=torch.uint8).view(size, size, channels))
+    images = torch.stack(pictures).permute(0, 3, 1, 2).float() / 255
+    return images, [file.name for file in files]
