@@ -69,6 +69,8 @@ def test_the_discretized_logistic_puts_mass_one_on_the_256_levels_and_matches_cd
     lower = torch.where(levels > 0, cdf((levels - 0.5) / 255), torch.zeros(1, dtype=DOUBLE))
     torch.testing.assert_close(probs, upper - lower, rtol=1e-6, atol=1e-12)
     assert torch.isfinite(d.log_prob(torch.zeros(50, dtype=DOUBLE))).all()
+    wide = likelihoods.DiscretizedLogistic(torch.tensor([0.5]), torch.tensor([100.0]))  # float32, as in training
+    assert torch.isfinite(wide.level_probs().log()).all()  # a huge predicted scale is capped: exp(100) is inf
     far = likelihoods.DiscretizedLogistic(torch.tensor([5.0]), torch.tensor([-7.0]))  # level 0 from a far centre
     assert torch.isfinite(far.log_prob(torch.tensor([0.0]))).all() and far.log_prob(torch.tensor([0.0])) < -1000
 

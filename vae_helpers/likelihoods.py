@@ -24,6 +24,8 @@ from torch.distributions import Categorical, ContinuousBernoulli, Distribution, 
 NUM_LEVELS = 256
 # A learned or predicted sigma below this would let the density of a pixel that is always 0 grow without bound.
 LOG_SIGMA_MIN = math.log(1e-3)
+# A logistic scale above this (100 times the width of [0, 1]) would make a bin's mass underflow to 0.
+LOG_SCALE_MAX = math.log(100.0)
 
 
 class ContinuousBernoulliLikelihood(nn.Module):
@@ -125,7 +127,7 @@ class DiscretizedLogistic(Distribution):
     support = constraints.integer_interval(0, NUM_LEVELS - 1)
 
     def __init__(self, loc, log_scale, validate_args=False):
-        self.loc, self.log_scale = torch.broadcast_tensors(loc, log_scale.clamp(min=LOG_SIGMA_MIN))
+        self.loc, self.log_scale = torch.broadcast_tensors(loc, log_scale.clamp(LOG_SIGMA_MIN, LOG_SCALE_MAX))
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     def log_prob(self, value):
