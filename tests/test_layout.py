@@ -53,5 +53,5 @@ def test_the_recipe_defaults_are_fits_own():
     defaults = {name: p.default for name, p in inspect.signature(training.fit).parameters.items()
                 if p.default is not inspect.Parameter.empty}
     assert training.FIT_DEFAULTS == {name: defaults[name] for name in training.FIT_DEFAULTS}
-    assert set(training.FIT_DEFAULTS) == {"num_epochs", "batch_size", "lr", "beta", "seed", "binarize", "patience",
-                                          "kl_warmup_epochs", "free_bits"}
+    assert set(training.FIT_DEFAULTS) == {"num_epochs", "batch_size", "lr", "beta", "seed", "binarize", "dequantize",
+                                          "patience", "kl_warmup_epochs", "free_bits"}

@@ -247,3 +247,51 @@ def test_bad_warmup_or_free_bits_settings_are_refused_before_training(settings, 
     with pytest.raises(ValueError, match=message):
         fit(model, torch.rand(8, 1, 28, 28), num_epochs=1, progress=False, device="cpu", **settings)
     assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
+
+
+def test_dequantized_training_draws_fresh_points_in_each_levels_bin_every_epoch(digits, monkeypatch):
+    from vae_helpers import bits, likelihoods, training
+
+    seen = []
+    real = bits.dequantize
+
+    def recording(levels, generator=None):
+        points = real(levels, generator)
+        seen.append((levels.clone(), points.clone()))
+        return points
+
+    monkeypatch.setattr(training.bits, "dequantize", recording)
+    images = digits[0][:64]
+    model = MLPVAE(**SMALL, likelihood=likelihoods.GaussianLikelihood(per_pixel=True))
+    validation = data.load_digits(split="validation", limit=32).images  # grey levels, as dequantize wants
+    history = fit(model, images, validation, num_epochs=2, batch_size=64, binarize=False, dequantize=True,
+                  progress=False)
+    assert all(map(torch.isfinite, map(torch.tensor, history.train_elbo + history.validation_elbo)))
+    (validation_levels, _), (first_levels, first), (second_levels, second) = seen  # validation once, then per epoch
+    assert len(validation_levels) == 32 and first_levels.shape == second_levels.shape == (64, 1, 28, 28)
+    for levels, points in seen:
+        assert (points >= levels / 256).all() and (points < (levels + 1) / 256).all()  # inside each level's bin
+    order = first_levels.flatten(1).sum(1).argsort(), second_levels.flatten(1).sum(1).argsort()  # batches shuffled
+    assert torch.equal(first_levels[order[0]], second_levels[order[1]])  # the same images ...
+    assert not torch.equal(first[order[0]], second[order[1]])  # ... at fresh points
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"binarize": True}, "dequantize=True is for a density on grey levels"),
+    ({"binarize": False, "likelihood": "bernoulli"}, "support 'binary'"),
+])
+def test_dequantize_is_refused_where_it_does_not_apply(digits, settings, message):
+    from vae_helpers import likelihoods
+
+    likelihood = None if settings.pop("likelihood", None) else likelihoods.ContinuousBernoulliLikelihood()
+    model = MLPVAE(**SMALL, likelihood=likelihood)
+    with pytest.raises(ValueError, match=message):
+        fit(model, digits[0][:64], num_epochs=1, dequantize=True, progress=False, **settings)
+
+
+def test_dequantize_refuses_images_that_are_not_8_bit(digits):
+    from vae_helpers import likelihoods
+
+    model = MLPVAE(**SMALL, likelihood=likelihoods.ContinuousBernoulliLikelihood())
+    with pytest.raises(ValueError, match="8-bit grey levels"):
+        fit(model, digits[0][:64] * 0.999, num_epochs=1, binarize=False, dequantize=True, progress=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import trange
 
-from vae_helpers import checkpoints, config
+from vae_helpers import bits, checkpoints, config
 from vae_helpers.data import TEST_BINARIZATION_SEED, binarize as binarize_images
 from vae_helpers.objectives import elbo
 
@@ -70,7 +70,7 @@ def evaluate_elbo(model, images, *, conditions=None, batch_size=500, seed=0, bin
 
 
 def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_size=128, lr=1e-3, beta=1.0, seed=0,
-        binarize=True, patience=None, kl_warmup_epochs=0, free_bits=0.0, train_conditions=None,
+        binarize=True, dequantize=False, patience=None, kl_warmup_epochs=0, free_bits=0.0, train_conditions=None,
         validation_conditions=None, device=None, progress=True, after_epoch=None, clock=time.perf_counter):
     """Train `model` in place with Adam on the loss -mean(reconstruction - beta * KL); returns a History.
 
@@ -78,6 +78,9 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
         train_images: (N, C, H, W) grey levels in [0, 1]. With binarize=True each epoch sees a fresh
             Bernoulli draw of them (dynamic binarization), so the ELBO is a true log-likelihood bound in nats;
             binarize=False trains on the images as they are (for a likelihood of grey levels).
+        dequantize: with binarize=False, for a density on [0, 1] (support "unit") and 8-bit images: each epoch sees
+            fresh (levels + u) / 256, u uniform per pixel (vh.bits.dequantize), so the density cannot pile up on the
+            256 exact levels; validation images are dequantized once, with the fixed seed.
         validation_images: (M, C, H, W) images scored after every epoch (binarized once with the fixed seed of
             data.TEST_BINARIZATION_SEED). When given, the model ends with the weights of the epoch whose validation
             ELBO was highest (history.best_epoch). Never pass the test split: choices are made on validation.
@@ -117,13 +120,25 @@ def fit(model, train_images, validation_images=None, *, num_epochs=10, batch_siz
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator(device="cpu").manual_seed(seed)  # shuffling and binarization, same on any device
     noise = torch.Generator(device=device).manual_seed(seed)  # reparameterization noise
+    if dequantize:
+        if binarize or model.parts["likelihood"].support != "unit":
+            raise ValueError(f"dequantize=True is for a density on grey levels in [0, 1] (support 'unit') with "
+                             f"binarize=False; got binarize={binarize} and a "
+                             f"{type(model.parts['likelihood']).__name__} (support "
+                             f"{model.parts['likelihood'].support!r})")
+        train_images = bits.to_levels(train_images)  # refuses images that are not 8-bit, before any training
+        if validation_images is not None:
+            validation_images = bits.dequantize(bits.to_levels(validation_images),
+                                                torch.Generator().manual_seed(TEST_BINARIZATION_SEED))
     if validation_images is not None and binarize:
         validation_images = binarize_images(validation_images, seed=TEST_BINARIZATION_SEED)
+    transform = ((lambda x: binarize_images(x, generator=generator)) if binarize
+                 else (lambda levels: bits.dequantize(levels, generator)) if dequantize else None)
     history, best_state = History(), None
     epochs = trange(1, num_epochs + 1, desc=f"training {type(model).__name__}", unit="epoch", disable=not progress)
     for epoch in epochs:
         start = clock()
-        train_terms = _train_one_epoch(model, optimizer, train_images, train_conditions, batch_size, beta, binarize,
+        train_terms = _train_one_epoch(model, optimizer, train_images, train_conditions, batch_size, beta, transform,
                                        generator, noise, epoch, lr, kl_warmup_epochs, free_bits)
         history.epoch.append(epoch)
         history.seconds.append(clock() - start)
@@ -202,9 +217,10 @@ def _batch_loss(model, x, c, beta, free_bits, noise):
     return loss, terms.reconstruction, terms.kl
 
 
-def _train_one_epoch(model, optimizer, images, conditions, batch_size, beta, binarize, generator, noise, epoch, lr,
+def _train_one_epoch(model, optimizer, images, conditions, batch_size, beta, transform, generator, noise, epoch, lr,
                      kl_warmup_epochs, free_bits):
-    """One pass over shuffled mini-batches; returns the epoch's mean ELBO terms (beta = 1) per image."""
+    """One pass over shuffled mini-batches, each batch through `transform` (a fresh binarization or dequantization;
+    None: as it is); returns the epoch's mean ELBO terms (beta = 1) per image."""
     model.train()
     device = next(model.parameters()).device
     sums = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
@@ -212,7 +228,7 @@ def _train_one_epoch(model, optimizer, images, conditions, batch_size, beta, bin
     batches = order.split(batch_size)
     for step, index in enumerate(batches, start=1):
         x = images[index]
-        x = binarize_images(x, generator=generator) if binarize else x
+        x = transform(x) if transform is not None else x
         c = conditions[index].to(device) if conditions is not None else None
         step_beta = warmup_beta((epoch - 1) * len(batches) + step - 1, len(batches), kl_warmup_epochs, beta)
         loss, reconstruction, kl = _batch_loss(model, x.to(device), c, step_beta, free_bits, noise)
