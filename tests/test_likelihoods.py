@@ -85,15 +85,20 @@ def test_the_discretized_logistic_samples_whole_levels_with_its_mean():
     assert abs(samples.mean() - d.mean[0]) < 4 * standard_error
 
 
-def test_the_categorical_is_a_softmax_over_256_outputs_per_pixel():
-    output = torch.randn(2, 256, 3, 3, dtype=DOUBLE)
-    x = torch.randint(0, 256, (2, 1, 3, 3)).to(DOUBLE)
-    p = likelihoods.CategoricalLikelihood()(output)
-    log_softmax = output.log_softmax(1)
-    expected = log_softmax.gather(1, x.long()).sum((1, 2, 3))
-    torch.testing.assert_close(p.log_prob(x), expected)
-    torch.testing.assert_close(p.mean, (log_softmax.exp() * torch.arange(256, dtype=DOUBLE)[:, None, None]).sum(1,
-                                                                                                    keepdim=True))
+def test_the_categorical_is_a_softmax_over_256_logits_a_1x1_convolution_makes_per_pixel():
+    part = likelihoods.CategoricalLikelihood(features=4).double()
+    output = torch.randn(2, 8, 3, 3, dtype=DOUBLE)  # two channels, four decoder outputs per pixel and channel
+    x = torch.randint(0, 256, (2, 2, 3, 3)).to(DOUBLE)
+    p = part(output)
+    weight, bias = part.to_logits.weight[:, :, 0, 0], part.to_logits.bias  # (256, 4), (256,)
+    logits = torch.einsum("lf,bcfhw->bclhw", weight, output.view(2, 2, 4, 3, 3)) + bias[:, None, None]
+    log_softmax = logits.log_softmax(2)
+    torch.testing.assert_close(p.log_prob(x), log_softmax.gather(2, x.long().unsqueeze(2)).sum((1, 2, 3, 4)))
+    torch.testing.assert_close(p.mean, (log_softmax.exp() * torch.arange(256, dtype=DOUBLE)[:, None, None]).sum(2))
+    torch.manual_seed(0)
+    assert p.sample().shape == (2, 2, 3, 3) and part.config() == {"features": 4}
+    with pytest.raises(ValueError, match="features must be a positive whole number"):
+        likelihoods.CategoricalLikelihood(features=0)
 
 
 LIKELIHOODS = [likelihoods.ContinuousBernoulliLikelihood(), likelihoods.GaussianLikelihood(0.1),
