@@ -49,7 +49,8 @@ def test_a_learned_sigma_is_one_parameter_shared_or_one_decoder_output_per_pixel
     torch.testing.assert_close(p.base_dist.scale, output[:, 1:].clamp(min=likelihoods.LOG_SIGMA_MIN).exp())
 
 
-@pytest.mark.parametrize("settings", [{"sigma": 0.0}, {"sigma": -1.0}, {"sigma": "0.1"}, {"sigma": 0.1, "per_pixel": True}])
+@pytest.mark.parametrize("settings", [{"sigma": 0.0}, {"sigma": -1.0}, {"sigma": "0.1"},
+                                      {"sigma": 0.1, "per_pixel": True}])
 def test_a_gaussian_likelihood_refuses_a_sigma_that_is_not_a_positive_number(settings):
     with pytest.raises(ValueError, match="sigma must be a positive number"):
         likelihoods.GaussianLikelihood(**settings)
@@ -64,7 +65,8 @@ def test_the_discretized_logistic_puts_mass_one_on_the_256_levels_and_matches_cd
     torch.testing.assert_close(probs.sum(-1), torch.ones(50, dtype=DOUBLE), rtol=0, atol=1e-12)
     # Against the plain CDF differences, in float64 where they do not cancel badly.
     levels = torch.arange(256, dtype=DOUBLE)
-    cdf = lambda y: torch.sigmoid((y - loc[:, None]) / log_scale.clamp(min=likelihoods.LOG_SIGMA_MIN).exp()[:, None])  # noqa: E731
+    scale = log_scale.clamp(min=likelihoods.LOG_SIGMA_MIN).exp()[:, None]
+    cdf = lambda y: torch.sigmoid((y - loc[:, None]) / scale)  # noqa: E731
     upper = torch.where(levels < 255, cdf((levels + 0.5) / 255), torch.ones(1, dtype=DOUBLE))
     lower = torch.where(levels > 0, cdf((levels - 0.5) / 255), torch.zeros(1, dtype=DOUBLE))
     torch.testing.assert_close(probs, upper - lower, rtol=1e-6, atol=1e-12)

@@ -50,6 +50,25 @@ def not_this_value(value, right, message):
     return report(False, rounding_hint(value, right) or message)
 
 
+def estimate_and_error(call, name, where):
+    """Run a learner's estimator, call() -> (estimate, standard_error), and read the two numbers from it.
+
+    Returns (estimate, standard_error, None), or (None, None, message) saying what is wrong: an error raised by the
+    learner's code (reported, so that "Run All" goes on), a None left in, or something other than two numbers.
+    """
+    try:
+        result = call()
+        if result is None or any(value is None for value in result):
+            return None, None, f"{name} still returns None: fill in the estimate and its standard error."
+        estimate, standard_error = (as_number(value) for value in result)
+    except Exception as error:  # the learner's code: say what broke instead of stopping "Run All"
+        return None, None, (f"Calling {name} {where} failed: {type(error).__name__}: {error}. It should return two "
+                            f"numbers, (estimate, standard_error).")
+    if estimate is None or standard_error is None:
+        return None, None, "Return two single numbers: (estimate, standard_error)."
+    return estimate, standard_error, None
+
+
 # Defined above first: the check modules import report, as_number, close and not_this_value from here.
 for _info in pkgutil.iter_modules(__path__):
     _module = importlib.import_module(f"{__name__}.{_info.name}")

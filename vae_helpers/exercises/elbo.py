@@ -98,24 +98,17 @@ def check_elbo_estimator(estimator):
         return exercises.report(False, f"Give the function itself (elbo_estimate, no brackets), got {estimator!r}.")
     e = ELBO_EXERCISE
     for q_mean, q_std in ESTIMATOR_QS:
-        try:
-            result = estimator(q_mean, q_std, ESTIMATOR_SAMPLES, torch.Generator().manual_seed(2))
-            if result is None or any(v is None for v in result):
-                return exercises.report(False, "elbo_estimate still returns None: fill in the estimate and its "
-                                               "standard error.")
-            estimate, standard_error = (as_number(v) for v in result)
-        except Exception as error:  # the learner's code: say what broke instead of stopping "Run All"
-            return exercises.report(False, f"Calling elbo_estimate({q_mean}, {q_std}, ...) failed: "
-                                           f"{type(error).__name__}: {error}. Return two numbers, (estimate, "
-                                           "standard_error).")
-        if estimate is None or standard_error is None:
-            return exercises.report(False, "Return two single numbers: (estimate, standard_error).")
+        estimate, standard_error, problem = exercises.estimate_and_error(
+            lambda: estimator(q_mean, q_std, ESTIMATOR_SAMPLES, torch.Generator().manual_seed(2)),
+            "elbo_estimate", f"for q = N({q_mean}, {q_std}^2)")
+        if problem:
+            return exercises.report(False, problem)
         again = as_number(estimator(q_mean, q_std, ESTIMATOR_SAMPLES, torch.Generator().manual_seed(5))[0])
         if again == estimate:
             return exercises.report(False, f"For q = N({q_mean}, {q_std}^2) two runs with different generators gave "
-                                           f"the same {estimate:.4f}: that is a closed form, or a seed fixed inside your "
-                                           "function (use the generator given, and do not reseed), not an estimate "
-                                           "from samples of q.")
+                                           f"the same {estimate:.4f}: that is a closed form, or a seed fixed inside "
+                                           "your function (use the generator given, and do not reseed), not an "
+                                           "estimate from samples of q.")
         terms = conjugate.elbo_terms(e["x"], q_mean, q_std, e["prior_std"], e["noise_std"])
         # The true spread of one term log p(x, z) - log q(z), from many samples of q, sets the tolerance.
         z = q_mean + q_std * torch.randn(400_000, generator=torch.Generator().manual_seed(3), dtype=torch.float64)

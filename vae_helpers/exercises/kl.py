@@ -101,22 +101,16 @@ def check_monte_carlo_kl(estimator):
                      Independent(Normal(double(0.0, 0.0, 0.0), double(1.0, 1.0, 1.0)), 1))}
     num_samples = 20_000
     for name, (q, p) in pairs.items():
-        try:
-            with torch.random.fork_rng():  # sample() draws from torch's global generator: seed it, then restore it
-                torch.manual_seed(1)
-                result = estimator(q, p, num_samples)
-            if result is None or any(v is None for v in result):
-                return exercises.report(False, "monte_carlo_kl still returns None: fill in the estimate and its "
-                                               "standard error.")
-            estimate, standard_error = (as_number(v) for v in result)
-        except Exception as error:  # the learner's code: say what broke instead of stopping "Run All"
-            return exercises.report(False, f"Calling monte_carlo_kl on the {name} pair failed: {type(error).__name__}: "
-                                           f"{error}. It should return two numbers, (estimate, standard_error).")
-        if estimate is None or standard_error is None:
-            return exercises.report(False, "Return two single numbers: (estimate, standard_error).")
-        with torch.random.fork_rng():  # a Monte Carlo estimate changes with the samples; a closed form does not
-            torch.manual_seed(3)
-            again = as_number(estimator(q, p, num_samples)[0])
+        def run(seed):  # sample() draws from torch's global generator: seed it, then restore it
+            with torch.random.fork_rng():
+                torch.manual_seed(seed)
+                return estimator(q, p, num_samples)
+
+        estimate, standard_error, problem = exercises.estimate_and_error(lambda: run(1), "monte_carlo_kl",
+                                                                         f"on the {name} pair")
+        if problem:
+            return exercises.report(False, problem)
+        again = as_number(run(3)[0])  # a Monte Carlo estimate changes with the samples; a closed form does not
         if again == estimate:
             return exercises.report(False, f"On the {name} pair two runs with different samples gave the same "
                                            f"{estimate:.4f}: that is a closed form, or a seed fixed inside your "

@@ -4,6 +4,7 @@ import functools
 import math
 
 import torch
+from matplotlib.colors import LogNorm
 from matplotlib.ticker import MaxNLocator
 
 from vae_helpers import distributions
@@ -208,9 +209,7 @@ def kl_minima(separation, direction, values=None, tolerance=4e-3):
 
 def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
     """Sliders for q's mean and width and for the distance between p's peaks: the densities, and both KLs as maps
-    over (mu, log sigma) with their local minima marked, so the reverse KL's extra minima appear and merge."""
-    from matplotlib.colors import LogNorm
-
+    over (mu, log sigma) with their local minima marked, so the reverse KL's extra minima appear and vanish."""
     figure = new_figure(11, 3.3)
     ax, *map_axes = figure.subplots(1, 3, width_ratios=[1.2, 1, 1])
     z, zeros = _shown(Z_GRID), _shown(torch.zeros_like(Z_GRID))
