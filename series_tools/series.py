@@ -47,6 +47,10 @@ SERIES = (
     ("08_when_training_goes_wrong", "When training goes wrong",
      "sum or mean (β = 784), three causes of NaN, posterior collapse and active dimensions, KL warm-up and free bits "
      "judged over ten seeds, a PixelCNN decoder that collapses for good, β in the rate-distortion plane with a widget"),
+    ("09_pixels_likelihoods_and_blur", "Pixels, likelihoods and blur",
+     "bits per dimension and dequantization (checked); why BCE on grey levels is no density and the continuous "
+     "Bernoulli; MSE as a Gaussian whose σ² is β; learned σ, discretized logistic and categorical pixels in one "
+     "table; blur measured against σ and β; your own images"),
 )
 # Where the series is published: the one place the address is written. The setup cell (Colab branch) and the
 # README's badges are stamped from it; change it here and run `python -m series_tools.series`.

@@ -34,6 +34,7 @@ WIDGET_CHECKS = {
                                             ("interpolation_explorer(", "slider:5"),
                                             ("uncertainty_explorer(", "slider:5")],
     "08_when_training_goes_wrong.ipynb": [("beta_ladder_explorer(", "slider:2")],
+    "09_pixels_likelihoods_and_blur.ipynb": [("likelihood_explorer(", "slider:3")],
 }
 
 TOUCH_NOTEBOOK = "05_your_first_vae.ipynb"  # has both in-page widgets: drag through the map, draw a digit

@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_helpers import bits, data
+from vae_helpers import bits, data, likelihoods
+from vae_helpers.models import ConvVAE
 
 DOUBLE = torch.float64
 
@@ -81,3 +82,41 @@ def test_the_dequantized_bound_is_below_the_exact_discrete_log_likelihood_and_ex
         assert bound <= exact + 1e-9 and exact - bound < 0.05  # Jensen's gap: small for a bin this narrow
     flat = bits.discrete_log_likelihood_bound(torch.tensor(0.0), 784)  # the uniform density on [0, 1]^784
     assert bits.bits_per_dim(flat, 784).item() == pytest.approx(8.0)  # = 8 bits per pixel, every level 1/256
+
+
+def flat_model(likelihood):
+    """A conv VAE whose every weight is 0: q(z|x) = N(0, I) = p(z), and the decoder's output is 0 everywhere, which
+    for these likelihoods is the flat distribution (a density of 1 on [0, 1], or 1/256 per level)."""
+    model = ConvVAE(likelihood=likelihood)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+    return model.eval()
+
+
+@pytest.mark.parametrize("likelihood", [likelihoods.ContinuousBernoulliLikelihood(), likelihoods.CategoricalLikelihood()],
+                         ids=["density", "levels"])
+def test_a_flat_model_needs_exactly_8_bits_per_dimension_whatever_its_support(likelihood):
+    # q = p makes every importance weight p(x|z), and a flat p(x|z) is 1 (density) or 256^-D (levels): log p(x)
+    # = 0 or -D log 256 exactly, so both give log2(256) = 8 bits per pixel once dequantization is accounted for.
+    images = data.load_digits(split="test", limit=5, progress=False).images
+    scores = bits.bits_per_dim_bound(flat_model(likelihood), images, num_samples=3)
+    torch.testing.assert_close(scores, torch.full((5,), 8.0), atol=1e-4, rtol=0)
+
+
+def test_bits_per_dimension_are_refused_for_bernoulli_pixels_and_for_images_that_are_not_8_bit():
+    images = data.load_digits(split="test", limit=2, progress=False).images
+    with pytest.raises(ValueError, match="models binary pixels"):
+        bits.bits_per_dim_bound(ConvVAE(), images)
+    with pytest.raises(ValueError, match="8-bit grey levels"):
+        bits.bits_per_dim_bound(flat_model(likelihoods.DiscretizedLogisticLikelihood()), images * 0.999)
+
+
+def test_the_encoder_of_a_discrete_likelihood_reads_levels_on_the_scale_of_grey_levels():
+    # the same weights behind two likelihoods with two outputs per pixel: levels k reach the encoder as k / 255
+    discrete = ConvVAE(likelihood=likelihoods.DiscretizedLogisticLikelihood())
+    density = ConvVAE(likelihood=likelihoods.GaussianLikelihood(per_pixel=True))
+    density.load_state_dict(discrete.state_dict())
+    grey = data.load_digits(split="test", limit=4, progress=False).images
+    with torch.no_grad():
+        torch.testing.assert_close(discrete.posterior(bits.to_levels(grey)).mean, density.posterior(grey).mean)

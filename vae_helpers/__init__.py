@@ -32,6 +32,7 @@ SUBMODULES = (
     "models",
     "objectives",
     "parts",
+    "pixels",
     "plotting",
     "pretrained",
     "published_setting",

@@ -13,6 +13,8 @@ import math
 
 import torch
 
+from vae_helpers.objectives import iwae_bound
+
 NUM_LEVELS = 256
 
 
@@ -42,3 +44,31 @@ def discrete_log_likelihood_bound(log_density, num_dims):
 def bits_per_dim(log_likelihood, num_dims):
     """-log P / (D log 2): nats per image -> bits per pixel and channel (lower is better)."""
     return -log_likelihood / (num_dims * math.log(2))
+
+
+def model_input(model, images, generator=None):
+    """8-bit images (grey levels k/255) as `model`'s likelihood reads them: whole levels for a discrete one,
+    dequantized levels (levels + u) / 256 for a density on [0, 1]; a ValueError for Bernoulli pixels, whose
+    "density" on grey levels does not integrate to 1 (notebook 09), so it has no bits per dimension."""
+    support = model.parts["likelihood"].support
+    if support not in ("levels", "unit"):
+        raise ValueError(f"bits per dimension need a likelihood of grey or 8-bit pixels; this model's "
+                         f"{type(model.parts['likelihood']).__name__} models binary pixels")
+    levels = to_levels(images)
+    return levels if support == "levels" else dequantize(levels, generator)
+
+
+@torch.no_grad()
+def bits_per_dim_bound(model, images, num_samples=100, *, seed=0):
+    """Per image (N,): an upper bound on -log2 P(levels) / D, the model's bits per dimension of 8-bit `images`,
+    from the importance-weighted bound with K = num_samples (objectives.iwae_bound), and for a density on [0, 1]
+    also the dequantization bound (one u per image; its average over images estimates E_u). seed fixes u and
+    the draws of z, so a score can be repeated."""
+    generator = torch.Generator().manual_seed(seed)
+    x = model_input(model, images, generator)
+    # decodes held in memory at once: a likelihood may ask for fewer (the categorical's hold 256 logits per pixel)
+    max_decodes = getattr(model.parts["likelihood"], "max_decodes", 4096)
+    log_likelihood = iwae_bound(model, x, num_samples, generator=generator, max_decodes=max_decodes)
+    if model.parts["likelihood"].support == "unit":
+        log_likelihood = discrete_log_likelihood_bound(log_likelihood, x[0].numel())
+    return bits_per_dim(log_likelihood, x[0].numel())

@@ -67,7 +67,10 @@ class VAE(nn.Module):
 
     def encoder_output(self, x, c=None):
         """What the posterior part reads: the encoder's output (B, num_inputs), the condition joined to its features
-        at layer self.condition_at."""
+        at layer self.condition_at. Whole levels 0-255 (a discrete likelihood's images) reach the encoder divided
+        by 255, so every likelihood's encoder sees pixels on the same [0, 1] scale."""
+        if self.parts["likelihood"].support == "levels":
+            x = x / (likelihoods.NUM_LEVELS - 1)
         if not self.condition_dim:
             self.check_condition(c, x)
             return self.encoder(x)

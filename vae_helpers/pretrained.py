@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from vae_helpers import checkpoints, config, data, training
+from vae_helpers import bits, checkpoints, config, data, likelihoods, training
 from vae_helpers.models import ConvVAE, build_model
+from vae_helpers.parts import BernoulliLikelihood, describe
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,42 @@ def ladder_name(beta):
     return "conv_vae_16d" if beta == 1 else f"conv_vae_16d_beta_{beta:g}".replace(".", "_")
 
 
+# Notebook 09: the conv VAE on the digits' 256 grey levels, with each likelihood p(x|z) (vae_helpers.likelihoods).
+# A density on [0, 1] trains on dequantized images; a discrete one on whole levels; BCE on the grey levels as they
+# are. Each stops earlier than the binary models (patience 15, at most 150 epochs) to train in about 3 minutes; the
+# categorical, about 10 times slower per step, trains at most 20 epochs.
+GREY_TRAINING = {"num_epochs": 150, "patience": 15, "lr": 3e-3, "binarize": False}
+DENSITY_TRAINING = {**GREY_TRAINING, "dequantize": True}
+SIGMA_LADDER = (0.05, 0.1, 0.2, 0.4)  # fixed sigmas: the MSE loss with sigma^2 as a KL weight
+
+
+def _with_likelihood(part):
+    return {**CONV, "likelihood": describe(part)}
+
+
+def sigma_name(sigma):
+    """The shipped checkpoint of a Gaussian likelihood with fixed `sigma` (one of SIGMA_LADDER)."""
+    if sigma not in SIGMA_LADDER:
+        raise ValueError(f"sigma must be one of the ladder's {SIGMA_LADDER}, got {sigma!r}")
+    return f"grey_gaussian_sigma_{sigma:g}".replace(".", "_")
+
+
+GREY = {
+    "grey_bce": Recipe("ConvVAE", CONV, GREY_TRAINING),
+    "grey_continuous_bernoulli": Recipe("ConvVAE", _with_likelihood(likelihoods.ContinuousBernoulliLikelihood()),
+                                        DENSITY_TRAINING),
+    **{sigma_name(sigma): Recipe("ConvVAE", _with_likelihood(likelihoods.GaussianLikelihood(sigma)), DENSITY_TRAINING)
+       for sigma in SIGMA_LADDER},
+    "grey_gaussian_learned_sigma": Recipe("ConvVAE", _with_likelihood(likelihoods.GaussianLikelihood()),
+                                          DENSITY_TRAINING),
+    "grey_gaussian_sigma_per_pixel": Recipe("ConvVAE", _with_likelihood(likelihoods.GaussianLikelihood(per_pixel=True)),
+                                            DENSITY_TRAINING),
+    "grey_discretized_logistic": Recipe("ConvVAE", _with_likelihood(likelihoods.DiscretizedLogisticLikelihood()),
+                                        GREY_TRAINING),
+    "grey_categorical": Recipe("ConvVAE", _with_likelihood(likelihoods.CategoricalLikelihood()),
+                               {**GREY_TRAINING, "num_epochs": 20, "patience": 5}),
+}
+
 SHIPPED = {
     # notebooks 05 and 07: a 2-D latent space you can look at directly
     "mlp_vae_2d": Recipe("MLPVAE", {"latent_dim": 2, "hidden_dims": [256, 128]}, STOPPING),
@@ -51,6 +88,8 @@ SHIPPED = {
     **{ladder_name(beta): Recipe("ConvVAE", CONV, {**CONV_TRAINING, "beta": beta}) for beta in BETA_LADDER if beta != 1},
     # notebook 06's comparison: the MLP of 05 with as many latent dimensions as the conv VAE
     "mlp_vae_16d": Recipe("MLPVAE", {"latent_dim": 16, "hidden_dims": [256, 128]}, STOPPING),
+    # notebook 09: likelihoods for grey levels
+    **GREY,
 }
 DATA_NAME = "mnist-5k"
 
@@ -63,14 +102,15 @@ def recipe_settings(name):
     return recipe.model_class, recipe.model_config, {**training.FIT_DEFAULTS, **recipe.training}
 
 
-def new_model(name):
+def new_model(name, dataset=DATA_NAME):
     """A freshly initialised model of recipe `name`, its weights seeded with the recipe's seed; a conv VAE's
-    per-pixel output bias starts at the logits of the mean training image (ConvVAE.initialize_output_bias)."""
+    per-pixel output bias (Bernoulli pixels) starts at the logits of the mean training image
+    (ConvVAE.initialize_output_bias)."""
     model_class, model_config, settings = recipe_settings(name)
     torch.manual_seed(settings["seed"])
     model = build_model(model_class, model_config)
-    if isinstance(model, ConvVAE):
-        model.initialize_output_bias(data.load_digits(DATA_NAME, split="train", progress=False).images)
+    if isinstance(model, ConvVAE) and isinstance(model.parts["likelihood"], BernoulliLikelihood):
+        model.initialize_output_bias(data.load_digits(dataset, split="train", progress=False).images)
     return model
 
 
@@ -96,19 +136,47 @@ def model_or_shipped(model, name):
     return model if model is not None else load_pretrained(name)[0]
 
 
-def train(name, num_epochs=None, progress=True):
+def train(name, num_epochs=None, progress=True, *, dataset=DATA_NAME, limit=None):
     """Train recipe `name` on the shipped digits (optionally for fewer epochs); returns (model, history, settings).
 
-    The model ends with the weights of the epoch with the best validation ELBO (history.best_epoch).
+    The model ends with the weights of the epoch with the best validation ELBO (history.best_epoch). dataset and
+    limit (vh.data.load_digits) train the same recipe on other data, such as the first 3,500 training and 500
+    validation images of "fashion-mnist" (notebook 09); the shipped checkpoints were trained on DATA_NAME.
     """
     _, _, settings = recipe_settings(name)
     if num_epochs is not None:
         settings = {**settings, "num_epochs": num_epochs}
-    train_images = data.load_digits(DATA_NAME, split="train").images
-    validation_images = data.load_digits(DATA_NAME, split="validation", binarized=True).images
-    model = new_model(name)
+    model = new_model(name, dataset)
+    train_images, validation_images = (training_images(model, split, dataset, limit) for split in ("train", "validation"))
     history = training.fit(model, train_images, validation_images, progress=progress, device="cpu", **settings)
     return model, history, settings
+
+
+def training_images(model, split, dataset=DATA_NAME, limit=None):
+    """A split of the digits as fit() takes them for `model`: grey levels in [0, 1] (fit binarizes or dequantizes
+    them as the recipe says), or whole levels 0-255 for a discrete likelihood."""
+    images = data.load_digits(dataset, split=split, limit=limit, progress=False).images
+    return bits.to_levels(images) if model.parts["likelihood"].support == "levels" else images
+
+
+# The test score of a model of grey levels: the importance-weighted bound with this many samples per digit.
+TEST_IWAE_SAMPLES = 100
+
+
+def test_scores(model, settings):
+    """The scores a checkpoint records, computed once on the test split after validation chose the epoch: the
+    ELBO terms in nats for binary pixels; for grey levels, the mean and standard error over test digits of the
+    bits per dimension (bits.bits_per_dim_bound with TEST_IWAE_SAMPLES) where the likelihood is a distribution on
+    them, and the mean ELBO terms of the training loss otherwise (BCE on grey levels: not nats)."""
+    if settings["binarize"]:
+        return training.evaluate_elbo(model, data.load_digits(DATA_NAME, split="test", binarized=True).images)
+    images = data.load_digits(DATA_NAME, split="test", progress=False).images
+    if isinstance(model.parts["likelihood"], BernoulliLikelihood):
+        return training.evaluate_elbo(model, images, binary=False)
+    per_digit = bits.bits_per_dim_bound(model, images, TEST_IWAE_SAMPLES)
+    return {"bits_per_dim": per_digit.mean().item(),
+            "bits_per_dim_se": (per_digit.std() / len(per_digit) ** 0.5).item(),
+            "iwae_samples": TEST_IWAE_SAMPLES}
 
 
 def data_record():
@@ -121,14 +189,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", default=list(SHIPPED), help=f"models to train (default: all of {list(SHIPPED)})")
     args = parser.parse_args(argv)
-    test_images = data.load_digits(DATA_NAME, split="test", binarized=True).images
     for name in args.names:
         model, history, settings = train(name)
-        test_scores = training.evaluate_elbo(model, test_images)  # once, after validation chose the epoch
+        scores = test_scores(model, settings)  # once, after validation chose the epoch
         path = checkpoints.save_checkpoint(config.CHECKPOINT_DIR / name, model, training=settings, data=data_record(),
-                                           history=history, test_scores=test_scores)
+                                           history=history, test_scores=scores)
         print(f"{name}: validation chose epoch {history.best_epoch} of {len(history.epoch)} (validation ELBO "
-              f"{history.at_best_epoch('validation_elbo'):.2f}); test ELBO {test_scores['elbo']:.2f} nats -> {path}")
+              f"{history.at_best_epoch('validation_elbo'):.2f}); test {scores} -> {path}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,40 @@
+"""What a decoder draws, for any likelihood (vh.pixels): grey levels in [0, 1], a sample that repeats with its seed,
+and a sharpness that falls as an image is blurred."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vae_helpers import data, likelihoods
+from vae_helpers.models import ConvVAE
+from vae_helpers.pixels import mean_and_sample, sharpness
+
+
+def test_sharpness_is_the_mean_squared_step_between_neighbours():
+    image = torch.zeros(1, 1, 3, 3)
+    image[0, 0, :, 2] = 1.0  # one white column: 3 of the 6 horizontal steps are 1, no vertical step is
+    assert sharpness(image).item() == pytest.approx((3 / 6 + 0) / 2)
+    assert sharpness(torch.full((2, 1, 5, 5), 0.3)).tolist() == [0.0, 0.0]
+
+
+def test_blurring_the_test_digits_lowers_their_sharpness():
+    digits = data.load_digits(split="test", limit=50, progress=False).images
+    blurred = F.avg_pool2d(digits, kernel_size=3, stride=1, padding=1)
+    assert (sharpness(blurred) < sharpness(digits)).all()
+
+
+@pytest.mark.parametrize("likelihood", [likelihoods.GaussianLikelihood(0.3), likelihoods.CategoricalLikelihood()],
+                         ids=["density", "levels"])
+def test_mean_and_sample_are_grey_levels_and_the_sample_repeats_with_its_seed(likelihood):
+    torch.manual_seed(0)
+    model = ConvVAE(likelihood=likelihood).eval()
+    z = torch.randn(3, 16)
+    mean, sample = mean_and_sample(model, z, torch.Generator().manual_seed(1))
+    _, again = mean_and_sample(model, z, torch.Generator().manual_seed(1))
+    _, other = mean_and_sample(model, z, torch.Generator().manual_seed(2))
+    assert mean.shape == sample.shape == (3, 1, 28, 28)
+    assert 0 <= mean.min() and mean.max() <= 1 and 0 <= sample.min() and sample.max() <= 1
+    assert torch.equal(sample, again) and not torch.equal(sample, other)
+    with torch.no_grad():
+        expected = model.likelihood(z).mean / (255 if likelihood.support == "levels" else 1)
+    torch.testing.assert_close(mean, expected.clamp(0, 1))  # levels are drawn on the grey scale
