@@ -62,6 +62,13 @@ def test_bad_folders_are_refused_with_what_to_do(tmp_path):
         data.load_image_folder(tmp_path, size=0)
 
 
+def test_a_16_bit_image_is_refused_rather_than_clipped_to_8_bits(tmp_path):
+    Image.fromarray(np.full((28, 28), 40_000, dtype=np.uint16)).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")  # PIL reads it as 16-bit
+    with pytest.raises(ValueError, match="deep.png .* not 8-bit levels; save it as an 8-bit PNG"):
+        data.load_image_folder(tmp_path)
+
+
 def test_the_shipped_digits_are_8_bit_levels_and_dequantized_points_stay_in_their_bins():
     levels = bits.to_levels(data.load_digits(split="test", limit=50).images)
     assert levels.min() == 0 and levels.max() == 255 and torch.equal(levels, levels.round())

@@ -10,11 +10,13 @@ from vae_helpers.models import ConvVAE
 from vae_helpers.pixels import mean_and_sample, sharpness
 
 
-def test_sharpness_is_the_mean_squared_step_between_neighbours():
+def test_sharpness_is_the_mean_squared_step_between_neighbours_over_the_mean_squared_pixel():
     image = torch.zeros(1, 1, 3, 3)
-    image[0, 0, :, 2] = 1.0  # one white column: 3 of the 6 horizontal steps are 1, no vertical step is
-    assert sharpness(image).item() == pytest.approx((3 / 6 + 0) / 2)
+    image[0, 0, :, 2] = 1.0  # one white column: 3 of the 6 horizontal steps are 1, no vertical step is; 3 of 9 on
+    assert sharpness(image).item() == pytest.approx(((3 / 6 + 0) / 2) / (3 / 9))
+    assert sharpness(0.2 * image).item() == pytest.approx(sharpness(image).item())  # fainter is not blurrier
     assert sharpness(torch.full((2, 1, 5, 5), 0.3)).tolist() == [0.0, 0.0]
+    assert sharpness(torch.zeros(1, 1, 4, 4)).item() == 0.0
 
 
 def test_blurring_the_test_digits_lowers_their_sharpness():
@@ -38,3 +40,14 @@ def test_mean_and_sample_are_grey_levels_and_the_sample_repeats_with_its_seed(li
     with torch.no_grad():
         expected = model.likelihood(z).mean / (255 if likelihood.support == "levels" else 1)
     torch.testing.assert_close(mean, expected.clamp(0, 1))  # levels are drawn on the grey scale
+
+
+def test_the_likelihood_explorer_shows_the_digit_as_given_whichever_model_comes_first():
+    from vae_helpers.explorers import pixels as explorer
+
+    image = data.load_digits(split="test", limit=1, progress=False).images
+    assert explorer.DEFAULT_MODELS["categorical"] == "grey_categorical"  # whole levels come first on the slider
+    widget = explorer.likelihood_explorer(image=image)
+    digit_panel = widget.figure.axes[0].images[0].get_array()
+    torch.testing.assert_close(torch.as_tensor(digit_panel), image[0, 0])  # grey levels, not levels / 255
+    assert widget.readout_values["bits/dim"] > 0

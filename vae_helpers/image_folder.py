@@ -12,6 +12,8 @@ import torch
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
 MODES = {1: "L", 3: "RGB"}  # channels -> the PIL mode every image is converted to
+# PIL modes of 8 bits per channel (or fewer); converting a 16-bit or float image to "L" clips it instead of scaling
+EIGHT_BIT_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}
 
 
 def load_image_folder(path, size=28, channels=1):
@@ -42,10 +44,14 @@ def load_image_folder(path, size=28, channels=1):
         try:
             with Image.open(file) as picture:
                 picture.load()
-                picture = picture.convert(MODES[channels])
+                mode = picture.mode
+                picture = picture.convert(MODES[channels]) if mode in EIGHT_BIT_MODES else None
         except (UnidentifiedImageError, OSError) as error:
             raise ValueError(f"{file.name} in {folder} could not be read as an image ({error}); remove it or "
                              f"replace it with a valid PNG or JPEG file") from None
+        if picture is None:
+            raise ValueError(f"{file.name} in {folder} has {mode!r} pixels (16-bit or floating point), not 8-bit "
+                             f"levels; save it as an 8-bit PNG or JPEG first")
         if first is None:
             first = (file.name, picture.size)
         elif picture.size != first[1]:

@@ -34,9 +34,14 @@ def mean_and_sample(model, z, generator=None):
 
 
 def sharpness(images):
-    """Mean squared difference between neighbouring pixels (horizontal and vertical), per image (N,): the mean
-    squared image gradient, for grey levels in [0, 1]. A blurred image has smaller steps between neighbours, so a
-    lower value; pixel noise raises it, so compare means with means."""
+    """How much of an image's energy lies in the steps between neighbouring pixels, per image (N,): the mean squared
+    step (horizontal and vertical) divided by the mean squared pixel value, for grey levels in [0, 1].
+
+    Dividing by the image's own energy keeps contrast out of it: a faint image is not a blurred one, and a fainter
+    copy of an image (x times a constant) has the same sharpness. A blurred image has smaller steps for its
+    energy, so a lower value; pixel noise raises it, so compare means with means. A black image scores 0.
+    """
     dx = images[..., :, 1:] - images[..., :, :-1]
     dy = images[..., 1:, :] - images[..., :-1, :]
-    return (dx.pow(2).flatten(1).mean(1) + dy.pow(2).flatten(1).mean(1)) / 2
+    steps = (dx.pow(2).flatten(1).mean(1) + dy.pow(2).flatten(1).mean(1)) / 2
+    return steps / images.pow(2).flatten(1).mean(1).clamp(min=1e-12)

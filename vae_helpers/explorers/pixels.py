@@ -11,14 +11,15 @@ import torch
 
 from vae_helpers import bits, data, pretrained
 from vae_helpers.explorers.latent import IMAGE_STYLE, _title, one_thread
-from vae_helpers.pixels import as_grey, mean_and_sample, sharpness
+from vae_helpers.pixels import mean_and_sample, sharpness
 from vae_helpers.widgets import LiveFigure, new_figure
 
-# The shipped models of notebook 09 that are densities on the grey levels, by the label the slider shows.
-DEFAULT_MODELS = {**{f"σ = {sigma:g}": pretrained.sigma_name(sigma) for sigma in pretrained.SIGMA_LADDER},
-                  "learned σ": "grey_gaussian_learned_sigma", "σ per pixel": "grey_gaussian_sigma_per_pixel",
-                  "cont. Bernoulli": "grey_continuous_bernoulli", "logistic": "grey_discretized_logistic",
-                  "categorical": "grey_categorical"}
+# The shipped models of notebook 09 that are distributions over the grey levels (all but BCE), by the label the
+# slider shows: the discrete likelihoods first, then the densities.
+DEFAULT_MODELS = {"categorical": "grey_categorical", "logistic": "grey_discretized_logistic",
+                  "cont. Bernoulli": "grey_continuous_bernoulli", "σ per pixel": "grey_gaussian_sigma_per_pixel",
+                  "learned σ": "grey_gaussian_learned_sigma",
+                  **{f"σ = {sigma:g}": pretrained.sigma_name(sigma) for sigma in pretrained.SIGMA_LADDER}}
 IWAE_SAMPLES = 100  # per model, for the one digit's bits per dimension
 
 
@@ -66,7 +67,7 @@ def likelihood_explorer(models=None, image=None, label=None):
     panels = [figure.add_subplot(grid[0, i]) for i in range(3)]
     pictures = []
     for ax, title, picture in zip(panels, ("the digit", "mean of p(x|z)", "a sample of p(x|z)"),
-                                  (as_grey(image, models[labels[0]])[0, 0].numpy(), summary[label]["mean"],
+                                  (image[0, 0].numpy(), summary[label]["mean"],
                                    summary[label]["sample"])):
         pictures.append(ax.imshow(picture, **IMAGE_STYLE))
         ax.set_axis_off()
