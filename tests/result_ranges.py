@@ -107,6 +107,10 @@ RANGES = {
         ('sigma = 0.05 (beta', 0.005, 0.005),
         # part 4: sigma = 0.05's decoder read with a sigma that matches its error
         ('the sigma = 0.05 decoder read with', 0.08, 0.1),
+        ('minus the sigma = 0.1 model, digit by digit:', 0.05, 0.15),
+        # part 4: where the densities lose, given z: the black pixels
+        ('grey_categorical, bits per black pixel:', 0.03, 0.2),
+        ('grey_continuous_bernoulli, bits per black pixel:', 3.8, 4.4),
         # part 5: the reconstructions blur past sigma = 0.2 and as beta grows past 0.5
         ('sigma = 0.2: reconstructions', 0.235, 0.257),
         ('sigma = 0.4: reconstructions', 0.212, 0.232),

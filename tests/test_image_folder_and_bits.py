@@ -69,6 +69,18 @@ def test_a_16_bit_image_is_refused_rather_than_clipped_to_8_bits(tmp_path):
         data.load_image_folder(tmp_path)
 
 
+def test_an_image_with_transparent_pixels_is_refused_and_an_opaque_one_with_alpha_is_loaded(tmp_path):
+    ink = np.zeros((28, 28, 4), dtype=np.uint8)
+    ink[10:18, 10:18, 3] = 255  # black ink on a transparent background: as grey, all black
+    Image.fromarray(ink, mode="RGBA").save(tmp_path / "ink.png")
+    with pytest.raises(ValueError, match="ink.png .* transparent pixels.* flatten it"):
+        data.load_image_folder(tmp_path)
+    ink[..., 3] = 255  # fully opaque: the alpha channel is harmless
+    Image.fromarray(ink, mode="RGBA").save(tmp_path / "ink.png")
+    images, _ = data.load_image_folder(tmp_path)
+    assert images.shape == (1, 1, 28, 28)
+
+
 def test_the_shipped_digits_are_8_bit_levels_and_dequantized_points_stay_in_their_bins():
     levels = bits.to_levels(data.load_digits(split="test", limit=50).images)
     assert levels.min() == 0 and levels.max() == 255 and torch.equal(levels, levels.round())

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from vae_helpers import data, likelihoods
 from vae_helpers.models import ConvVAE
-from vae_helpers.pixels import mean_and_sample, sharpness
+from vae_helpers.pixels import bits_per_pixel_given_code, mean_and_sample, sharpness
 
 
 def test_sharpness_is_the_mean_squared_step_between_neighbours_over_the_mean_squared_pixel():
@@ -51,3 +51,27 @@ def test_the_likelihood_explorer_shows_the_digit_as_given_whichever_model_comes_
     digit_panel = widget.figure.axes[0].images[0].get_array()
     torch.testing.assert_close(torch.as_tensor(digit_panel), image[0, 0])  # grey levels, not levels / 255
     assert widget.readout_values["bits/dim"] > 0
+
+
+@pytest.mark.parametrize("likelihood", [likelihoods.ContinuousBernoulliLikelihood(), likelihoods.CategoricalLikelihood()],
+                         ids=["density", "levels"])
+def test_a_flat_decoder_costs_8_bits_in_every_pixel(likelihood):
+    model = ConvVAE(likelihood=likelihood).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()  # decoder output 0: density 1 on [0, 1], or 1/256 per level
+    images = data.load_digits(split="test", limit=3, progress=False).images
+    torch.testing.assert_close(bits_per_pixel_given_code(model, images), torch.full((3, 1, 28, 28), 8.0))
+
+
+def test_means_and_samples_do_not_depend_on_how_the_codes_are_chunked(monkeypatch):
+    from vae_helpers import pixels
+
+    torch.manual_seed(0)
+    model = ConvVAE(likelihood=likelihoods.DiscretizedLogisticLikelihood()).eval()
+    z = torch.randn(10, 16)
+    whole = mean_and_sample(model, z, torch.Generator().manual_seed(3))
+    monkeypatch.setattr(pixels, "CHUNK", 3)
+    chunked = mean_and_sample(model, z, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(whole[0], chunked[0])
+    assert whole[1].shape == chunked[1].shape == (10, 1, 28, 28)

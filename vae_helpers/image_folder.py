@@ -45,10 +45,15 @@ def load_image_folder(path, size=28, channels=1):
             with Image.open(file) as picture:
                 picture.load()
                 mode = picture.mode
+                transparent = _has_transparent_pixels(picture)
                 picture = picture.convert(MODES[channels]) if mode in EIGHT_BIT_MODES else None
         except (UnidentifiedImageError, OSError) as error:
             raise ValueError(f"{file.name} in {folder} could not be read as an image ({error}); remove it or "
                              f"replace it with a valid PNG or JPEG file") from None
+        if transparent:
+            raise ValueError(f"{file.name} in {folder} has transparent pixels, whose colour converting to grey would "
+                             f"guess; flatten it onto a black or white background first (light strokes on black, "
+                             f"like the digits)")
         if picture is None:
             raise ValueError(f"{file.name} in {folder} has {mode!r} pixels (16-bit or floating point), not 8-bit "
                              f"levels; save it as an 8-bit PNG or JPEG first")
@@ -66,3 +71,11 @@ def load_image_folder(path, size=28, channels=1):
         pictures.append(torch.frombuffer(bytearray(picture.tobytes()), dtype=torch.uint8).view(size, size, channels))
     images = torch.stack(pictures).permute(0, 3, 1, 2).float() / 255
     return images, [file.name for file in files]
+
+
+def _has_transparent_pixels(picture):
+    """True if an open PIL image has an alpha channel or a transparent palette entry that any pixel uses."""
+    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+        alpha = picture.convert("RGBA").getchannel("A")
+        return alpha.getextrema()[0] < 255
+    return False

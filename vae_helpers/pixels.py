@@ -5,9 +5,15 @@ its neighbours because the likelihoods of the series factorise over pixels given
 levels in [0, 1] whatever the likelihood's support, so they can be drawn and compared side by side.
 """
 
+import math
+
 import torch
 
+from vae_helpers import bits
 from vae_helpers.likelihoods import NUM_LEVELS
+
+# Codes decoded at once: a categorical holds 256 logits per pixel for each, so 64 of them take about 50 MB.
+CHUNK = 64
 
 
 def as_grey(images, model):
@@ -20,17 +26,38 @@ def mean_and_sample(model, z, generator=None):
     """The mean image of p(x|z) and one sample from it, both (B, C, H, W) grey levels in [0, 1], for codes z (B, D).
 
     A Gaussian's sample can leave [0, 1]; it is clipped there for drawing (the density is not). Pass a generator
-    to draw the same sample again (torch.distributions samples with the global generator otherwise, so the
-    global one is seeded from it for the draw).
+    to draw the same sample again (torch.distributions samples with the global generator, so it is seeded from
+    the generator for the draw and restored afterwards). Codes are decoded CHUNK at a time.
     """
-    p = model.likelihood(z)
-    if generator is not None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(2**62, (), generator=generator)))
-            sample = p.sample()
-    else:
-        sample = p.sample()
-    return as_grey(p.mean, model).clamp(0, 1), as_grey(sample, model).clamp(0, 1)
+    if generator is None:
+        return _means_and_samples(model, z)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(2**62, (), generator=generator)))
+        return _means_and_samples(model, z)
+
+
+def _means_and_samples(model, z):
+    means, samples = [], []
+    for chunk in z.split(CHUNK):
+        p = model.likelihood(chunk)
+        means.append(as_grey(p.mean, model).clamp(0, 1))
+        samples.append(as_grey(p.sample(), model).clamp(0, 1))
+    return torch.cat(means), torch.cat(samples)
+
+
+@torch.no_grad()
+def bits_per_pixel_given_code(model, images, generator=None):
+    """(N, C, H, W): the bits each pixel of 8-bit `images` costs under p(x|z), z the posterior mean of its image.
+
+    A discrete likelihood's -log2 P(level); a density's -log2 of p(y) / 256 at the dequantized y (vh.bits), the
+    per-pixel term of the dequantization bound. Given one z, not over q(z|x): a diagnosis of where the bits go,
+    not a score. generator fixes the dequantization.
+    """
+    x = bits.model_input(model, images, generator)
+    shift = math.log(NUM_LEVELS) if model.parts["likelihood"].support == "unit" else 0.0
+    pixel_bits = [-(model.likelihood(model.posterior(chunk).mean).base_dist.log_prob(chunk) - shift) / math.log(2)
+                  for chunk in x.split(CHUNK)]
+    return torch.cat(pixel_bits)
 
 
 def sharpness(images):
