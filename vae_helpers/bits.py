@@ -59,15 +59,17 @@ def model_input(model, images, generator=None):
 
 
 @torch.no_grad()
-def bits_per_dim_bound(model, images, num_samples=100, *, seed=0):
+def bits_per_dim_bound(model, images, num_samples=100, *, seed=0, max_decodes=None):
     """Per image (N,): an upper bound on -log2 P(levels) / D, the model's bits per dimension of 8-bit `images`,
     from the importance-weighted bound with K = num_samples (objectives.iwae_bound), and for a density on [0, 1]
     also the dequantization bound (one u per image; its average over images estimates E_u). seed fixes u and
-    the draws of z, so a score can be repeated."""
+    the draws of z, so a score can be repeated with the same max_decodes (decodes held in memory at once, which
+    sets the batching of the draws; default: the likelihood's own max_decodes, or 4096)."""
     generator = torch.Generator().manual_seed(seed)
     x = model_input(model, images, generator)
-    # decodes held in memory at once: a likelihood may ask for fewer (the categorical's hold 256 logits per pixel)
-    max_decodes = getattr(model.parts["likelihood"], "max_decodes", 4096)
+    # a likelihood may ask for fewer decodes at once (the categorical's hold 256 logits per pixel)
+    own = getattr(model.parts["likelihood"], "max_decodes", 4096)
+    max_decodes = own if max_decodes is None else min(max_decodes, own)
     log_likelihood = iwae_bound(model, x, num_samples, generator=generator, max_decodes=max_decodes)
     if model.parts["likelihood"].support == "unit":
         log_likelihood = discrete_log_likelihood_bound(log_likelihood, x[0].numel())

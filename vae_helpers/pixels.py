@@ -12,8 +12,9 @@ import torch
 from vae_helpers import bits
 from vae_helpers.likelihoods import NUM_LEVELS
 
-# Codes decoded at once: a categorical holds 256 logits per pixel for each, so 64 of them take about 50 MB.
-CHUNK = 64
+# Codes decoded at once: a categorical holds 256 logits per pixel for each, so 16 of them take about 13 MB (and a
+# few copies of that while its mean and a sample are taken).
+CHUNK = 16
 
 
 def as_grey(images, model):
