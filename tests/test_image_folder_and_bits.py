@@ -69,6 +69,23 @@ def test_a_16_bit_image_is_refused_rather_than_clipped_to_8_bits(tmp_path):
         data.load_image_folder(tmp_path)
 
 
+def test_a_16_bit_colour_png_is_refused_too(tmp_path):
+    # PIL opens a 16-bit colour PNG as 8-bit RGB, keeping the high byte; the loader reads the PNG header instead
+    import struct
+    import zlib
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    rows = b"".join(b"\x00" + np.full(4 * 3, 40_000, dtype=">u2").tobytes() for _ in range(4))  # 4x4, RGB, 16 bits
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 16, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    (tmp_path / "deep_colour.png").write_bytes(png)
+    assert Image.open(tmp_path / "deep_colour.png").mode == "RGB"  # what PIL would have let through
+    with pytest.raises(ValueError, match="deep_colour.png .* '16-bit' pixels"):
+        data.load_image_folder(tmp_path, size=4)
+
+
 def test_an_image_with_transparent_pixels_is_refused_and_an_opaque_one_with_alpha_is_loaded(tmp_path):
     ink = np.zeros((28, 28, 4), dtype=np.uint8)
     ink[10:18, 10:18, 3] = 255  # black ink on a transparent background: as grey, all black

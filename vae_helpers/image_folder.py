@@ -44,7 +44,7 @@ def load_image_folder(path, size=28, channels=1):
         try:
             with Image.open(file) as picture:
                 picture.load()
-                mode = picture.mode
+                mode = "16-bit" if _png_bit_depth(file) == 16 else picture.mode  # PIL reads 16-bit colour as RGB
                 transparent = _has_transparent_pixels(picture)
                 picture = picture.convert(MODES[channels]) if mode in EIGHT_BIT_MODES else None
         except (UnidentifiedImageError, OSError) as error:
@@ -79,3 +79,10 @@ def _has_transparent_pixels(picture):
         alpha = picture.convert("RGBA").getchannel("A")
         return alpha.getextrema()[0] < 255
     return False
+
+
+def _png_bit_depth(file):
+    """The bit depth a PNG file's header declares (its IHDR chunk), or None for a file that is not a PNG."""
+    with open(file, "rb") as stream:
+        header = stream.read(26)
+    return header[24] if header[:8] == b"\x89PNG\r\n\x1a\n" and len(header) == 26 else None
