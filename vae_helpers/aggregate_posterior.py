@@ -115,3 +115,17 @@ def elbo_surgery(mu, logvar, eps, prior):
         information_terms=information_terms,
         marginal_kl_terms=marginal_kl_terms,
     )
+
+
+def share_in_holes(mu, logvar, codes, prior_draws, quantile=0.05):
+    """The share of prior draws that land in a hole of q(z): notebook 07's measure.
+
+    A data point's code is scored under the mixture of the other N - 1 encodings (where a new digit's code would
+    land); the hole threshold is the `quantile` of those held-out log q(z), so that share of real codes is in a hole
+    by construction, and a prior draw is in a hole when its log q(z) is below it.
+    Args: mu, logvar: (N, D) of q(z|x_n); codes: (N, D) one code drawn from each q(z|x_n); prior_draws: (M, D).
+    Returns: (share of prior draws in a hole, the threshold in nats).
+    """
+    held_out = log_aggregate_density(codes, mu, logvar, leave_out=torch.arange(len(mu), device=mu.device))
+    threshold = held_out.quantile(quantile)
+    return (log_aggregate_density(prior_draws, mu, logvar) < threshold).float().mean().item(), threshold.item()

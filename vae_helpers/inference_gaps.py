@@ -49,6 +49,36 @@ def fit_local_posteriors(model, x, *, c=None, steps=200, lr=0.02, num_samples=1,
     return mu.detach(), logvar.detach()
 
 
+def fit_local_features(model, x, *, steps=200, lr=0.02, num_samples=1, generator=None):
+    """For a posterior of any family: the encoder's outputs for each image (what the posterior part reads: a
+    diagonal Gaussian's mean and log-variance, a flow's too and its context), optimised for this image's own ELBO
+    with every network weight fixed (the flow's steps included). Starts at the encoder's output; returns the
+    fitted posterior q*_x, a distribution over codes (B, D), detached. For a diagonal Gaussian it is
+    fit_local_posteriors. Binary images only (nats)."""
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    x = model.check_input(x, exact=True)
+    posterior_part = model.parts["posterior"]
+    was_training, wanted = model.training, [p.requires_grad for p in model.parameters()]
+    model.eval().requires_grad_(False)
+    try:
+        with torch.no_grad():
+            features = model.encoder_output(x).clone()
+        features.requires_grad_(True)
+        optimizer = torch.optim.Adam([features], lr=lr)
+        for _ in range(steps):
+            loss = -elbo(model, x, posterior=posterior_part(features), num_samples=num_samples,
+                         generator=generator).total.sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    finally:
+        for parameter, requires_grad in zip(model.parameters(), wanted):
+            parameter.requires_grad_(requires_grad)
+        model.train(was_training)
+    return posterior_part(features.detach())
+
+
 @torch.no_grad()
 def log_evidence_on_grid(model, x, *, limit=5.0, step=0.1, refine=10, keep_nats=25.0, max_decodes=8192):
     """log p(x) = log of the integral of p(x|z) p(z) over z, by quadrature, for a model with a 2-D code.

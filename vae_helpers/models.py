@@ -16,7 +16,7 @@ from vae_helpers.data import IMAGE_SHAPE
 from vae_helpers.distributions import DiagonalGaussian, draw
 from vae_helpers.image_checks import check_images
 from vae_helpers.layers import ChannelsLastPixelShuffle, PixelBias
-from vae_helpers import likelihoods
+from vae_helpers import flows, likelihoods, priors
 from vae_helpers.parts import DEFAULTS, BernoulliLikelihood, describe
 
 
@@ -39,7 +39,10 @@ class VAE(nn.Module):
                                     "likelihood": likelihood or DEFAULTS["likelihood"]()})
 
     def check_parts(self):
-        """Raise ValueError unless the prior is a distribution over codes of latent_dim numbers."""
+        """Raise ValueError unless the prior is a distribution over codes of latent_dim numbers. A prior that reads
+        the model (priors.VampPrior runs its encoder) is bound to it first."""
+        if hasattr(self.parts["prior"], "bind"):
+            self.parts["prior"].bind(self)
         if (prior := self.prior()).event_shape != (self.latent_dim,):
             raise ValueError(f"the prior must be a distribution over codes of shape ({self.latent_dim},), got a "
                              f"{type(prior).__name__} with event shape {tuple(prior.event_shape)}")
@@ -240,7 +243,8 @@ MODEL_CLASSES = {cls.__name__: cls for cls in (MLPVAE, ConvVAE)}
 # The parts a checkpoint's record may name and build_model builds, by qualified name (what parts.describe writes).
 SHIPPED_PARTS = {f"{cls.__module__}.{cls.__qualname__}": cls
                  for cls in (likelihoods.ContinuousBernoulliLikelihood, likelihoods.GaussianLikelihood,
-                             likelihoods.DiscretizedLogisticLikelihood, likelihoods.CategoricalLikelihood)}
+                             likelihoods.DiscretizedLogisticLikelihood, likelihoods.CategoricalLikelihood,
+                             priors.MixturePrior, priors.VampPrior, flows.FlowPosterior)}
 
 
 def build_model(model_class, model_config):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from vae_helpers import bits, checkpoints, config, data, likelihoods, training
+from vae_helpers import bits, checkpoints, config, data, flows, likelihoods, priors, training
 from vae_helpers.models import ConvVAE, build_model
 from vae_helpers.parts import BernoulliLikelihood, describe
 
@@ -32,6 +32,7 @@ STOPPING = {"num_epochs": 300, "patience": 20}
 # The conv VAE's widths and learning rate, chosen on the validation split by benchmarks/tune_conv.py.
 CONV = {"latent_dim": 16, "channels": [8, 32]}
 CONV_TRAINING = {**STOPPING, "lr": 3e-3}
+MLP_2D = {"latent_dim": 2, "hidden_dims": [256, 128]}
 # Notebook 08's ladder of KL weights; beta = 1 is conv_vae_16d itself.
 BETA_LADDER = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -79,9 +80,36 @@ GREY = {
                                {**GREY_TRAINING, "num_epochs": 20, "patience": 5}),
 }
 
+# Notebook 10: the remedies for the holes (learned priors) and the approximation gap (a flow posterior), each on 06's
+# conv VAE and recipe, and the priors on 05's 2-D MLP too, to be seen. The sizes were set before any run, not tuned:
+# as many mixture components as pseudo-inputs (50, about 1.4% of the 3,500 training digits; Tomczak and Welling used
+# 500 of 50,000), and two IAF steps of 64 hidden units, as small as a step can be and still mix every dimension.
+NUM_COMPONENTS = 50
+REMEDIES = {
+    "mixture_prior": lambda latent_dim: {"prior": describe(priors.MixturePrior(latent_dim, NUM_COMPONENTS))},
+    "vamp_prior": lambda latent_dim: {"prior": describe(priors.VampPrior(NUM_COMPONENTS))},
+    "flow_posterior": lambda latent_dim: {"posterior": describe(flows.FlowPosterior(latent_dim))},
+}
+
+
+def remedy_name(base, remedy):
+    """The shipped checkpoint of `base` ("conv_vae_16d" or "mlp_vae_2d") with a remedy of REMEDIES (None: the base)."""
+    if remedy is not None and remedy not in REMEDIES:
+        raise ValueError(f"remedy must be None or one of {sorted(REMEDIES)}, got {remedy!r}")
+    return base if remedy is None else f"{base}_{remedy}"
+
+
+def _remedy_recipes():
+    conv = {remedy_name("conv_vae_16d", remedy): Recipe("ConvVAE", {**CONV, **part(CONV["latent_dim"])}, CONV_TRAINING)
+            for remedy, part in REMEDIES.items()}
+    mlp = {remedy_name("mlp_vae_2d", remedy): Recipe("MLPVAE", {**MLP_2D, **REMEDIES[remedy](2)}, STOPPING)
+           for remedy in ("mixture_prior", "vamp_prior")}
+    return conv | mlp
+
+
 SHIPPED = {
     # notebooks 05 and 07: a 2-D latent space you can look at directly
-    "mlp_vae_2d": Recipe("MLPVAE", {"latent_dim": 2, "hidden_dims": [256, 128]}, STOPPING),
+    "mlp_vae_2d": Recipe("MLPVAE", MLP_2D, STOPPING),
     # notebooks 06 and 07: the series' best model
     "conv_vae_16d": Recipe("ConvVAE", CONV, CONV_TRAINING),
     # the beta ladder of notebook 08 (06 and 07 use 0.5 and 4): the same model with the KL term weighted by beta
@@ -90,6 +118,8 @@ SHIPPED = {
     "mlp_vae_16d": Recipe("MLPVAE", {"latent_dim": 16, "hidden_dims": [256, 128]}, STOPPING),
     # notebook 09: likelihoods for grey levels
     **GREY,
+    # notebook 10: learned priors and a flow posterior
+    **_remedy_recipes(),
 }
 DATA_NAME = "mnist-5k"
 
@@ -102,15 +132,18 @@ def recipe_settings(name):
     return recipe.model_class, recipe.model_config, {**training.FIT_DEFAULTS, **recipe.training}
 
 
-def new_model(name, dataset=DATA_NAME):
-    """A freshly initialised model of recipe `name`, its weights seeded with the recipe's seed; a conv VAE's
-    per-pixel output bias (Bernoulli pixels) starts at the logits of the mean training image
-    (ConvVAE.initialize_output_bias)."""
+def new_model(name, dataset=DATA_NAME, seed=None):
+    """A freshly initialised model of recipe `name`, its weights seeded with the recipe's seed (or `seed`); a conv
+    VAE's per-pixel output bias (Bernoulli pixels) starts at the logits of the mean training image
+    (ConvVAE.initialize_output_bias), and a VampPrior's pseudo-inputs at training images drawn with that seed."""
     model_class, model_config, settings = recipe_settings(name)
-    torch.manual_seed(settings["seed"])
+    torch.manual_seed(settings["seed"] if seed is None else seed)
     model = build_model(model_class, model_config)
+    train_images = data.load_digits(dataset, split="train", progress=False).images
     if isinstance(model, ConvVAE) and isinstance(model.parts["likelihood"], BernoulliLikelihood):
-        model.initialize_output_bias(data.load_digits(dataset, split="train", progress=False).images)
+        model.initialize_output_bias(train_images)
+    if isinstance(model.parts["prior"], priors.VampPrior):
+        model.parts["prior"].initialize_pseudo_inputs(train_images)
     return model
 
 
@@ -136,19 +169,24 @@ def model_or_shipped(model, name):
     return model if model is not None else load_pretrained(name)[0]
 
 
-def train(name, num_epochs=None, progress=True, *, dataset=DATA_NAME, limit=None):
+def train(name, num_epochs=None, progress=True, *, dataset=DATA_NAME, limit=None, seed=None, after_epoch=None):
     """Train recipe `name` on the shipped digits (optionally for fewer epochs); returns (model, history, settings).
 
     The model ends with the weights of the epoch with the best validation ELBO (history.best_epoch). dataset and
     limit (vh.data.load_digits) train the same recipe on other data, such as the first 3,500 training and 500
-    validation images of "fashion-mnist" (notebook 09); the shipped checkpoints were trained on DATA_NAME.
+    validation images of "fashion-mnist" (notebook 09); the shipped checkpoints were trained on DATA_NAME. seed
+    replaces the recipe's (the weights' initialisation and the training noise: benchmarks/bench_remedies.py trains
+    several); after_epoch goes to fit().
     """
     _, _, settings = recipe_settings(name)
     if num_epochs is not None:
         settings = {**settings, "num_epochs": num_epochs}
-    model = new_model(name, dataset)
+    if seed is not None:
+        settings = {**settings, "seed": seed}
+    model = new_model(name, dataset, settings["seed"])
     train_images, validation_images = (training_images(model, split, dataset, limit) for split in ("train", "validation"))
-    history = training.fit(model, train_images, validation_images, progress=progress, device="cpu", **settings)
+    history = training.fit(model, train_images, validation_images, progress=progress, device="cpu",
+                           after_epoch=after_epoch, **settings)
     return model, history, settings
 
 
