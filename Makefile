@@ -46,7 +46,7 @@ html: $(BIN)/.installed
 # architecture changes, then retrain the checkpoints with python -m vae_helpers.pretrained), and
 # benchmarks/tune_training.py chooses every compared model's learning rate and batch size for bench_quality.py
 # (benchmarks/tuning.json; run it by hand when a compared model changes).
-BENCHMARKS := bench_import bench_training bench_widgets bench_browser bench_notebooks bench_book bench_quality bench_collapse
+BENCHMARKS := bench_import bench_training bench_widgets bench_browser bench_notebooks bench_book bench_quality bench_collapse bench_remedies
 bench: $(BIN)/.installed
 	@status=0; for script in $(BENCHMARKS); do \
 	  echo "== benchmarks/$$script.py"; $(BIN)/python benchmarks/$$script.py || status=1; done; \

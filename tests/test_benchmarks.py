@@ -1,11 +1,13 @@
 """The benchmarks' own logic: the peer is the model PyTorch's example describes, budgets are snapshotted in order."""
 
 import json
+import statistics
 import sys
 
 import pytest
 import torch
 
+import vae_helpers as vh
 from vae_helpers import data, objectives
 from vae_helpers.config import REPO_ROOT
 
@@ -115,3 +117,31 @@ def test_collapse_comparisons_pair_each_fix_with_plain_seed_by_seed():
     warmup = table[("mlp", "KL warm-up", "best_validation_elbo")]
     assert (warmup.mean, warmup.num_positive, warmup.p_value) == (2.5, 2, 0.5)  # +2 and +3: 2 of 4 sign patterns
     assert table[("mlp", "free bits", "test_iwae")].mean == 0.0  # -1 and +1
+
+
+def test_the_equal_time_snapshot_keeps_the_best_validation_epoch_trained_within_the_budget():
+    from bench_remedies import EqualTimeSnapshot
+    model = torch.nn.Linear(1, 1)
+    history = vh.training.History()
+    snapshot = EqualTimeSnapshot(seconds=2.5)
+    # epochs of 1 s each; validation improves at epochs 1, 2 and 4: epoch 3 reaches the budget, so 4 is too late
+    for epoch, improved in zip(range(1, 6), (True, True, False, True, True)):
+        with torch.no_grad():
+            model.weight.fill_(epoch)
+        history.epoch.append(epoch)
+        history.seconds.append(1.0)
+        if improved:
+            history.best_epoch = epoch
+        snapshot(model, history)
+    assert snapshot.epoch == 2 and snapshot.state["weight"].item() == 2
+
+
+def test_remedies_are_paired_with_the_plain_model_seed_by_seed():
+    from bench_remedies import BASE, summarise
+    runs = [{"model": BASE, "seed": s, "negative_log_px": 100.0 + s, "train_seconds": 10.0} for s in range(3)]
+    runs += [{"model": "remedy", "seed": s, "negative_log_px": 100.0 + s - d, "train_seconds": 20.0,
+              "equal_time": {"negative_log_px": 100.0 + s - d / 2}} for s, d in zip(range(3), (1.0, 2.0, 3.0))]
+    row = summarise(runs)["remedy"]
+    assert row["difference"] == pytest.approx(-2.0) and row["wins"] == 3
+    assert row["difference_se"] == pytest.approx(statistics.stdev([1.0, 2.0, 3.0]) / 3 ** 0.5)
+    assert row["equal_time_difference"] == pytest.approx(-1.0)

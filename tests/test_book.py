@@ -228,6 +228,24 @@ def test_the_in_page_widgets_run_live_without_a_kernel(offline_page, site):
 
 
 @pytest.mark.browser
+def test_the_prior_switcher_runs_without_a_kernel(offline_page, site):
+    base, _ = site
+    page = offline_page
+    open_page(page, base, "10_learned_priors_and_flow_posteriors")
+    widget = page.locator(".vae-prior-switch").first
+    widget.scroll_into_view_if_needed()
+    digits = widget.locator("canvas[aria-label='decoded prior draws']")
+    before = digits.evaluate("c => c.toDataURL()")
+    widget.locator("[role='radio']:has-text('mixture')").click()
+    assert widget.get_attribute("data-selected") == "1"
+    assert digits.evaluate("c => c.toDataURL()") != before, "the switcher did not redraw the prior's draws"
+    widget.locator("[role='radio'][aria-checked='true']").press("ArrowRight")
+    assert widget.get_attribute("data-selected") == "2"
+    page.screenshot(path=REPO_ROOT / "build" / "book-10-prior-switcher.png")
+    assert page.refused == []
+
+
+@pytest.mark.browser
 def test_search_finds_a_page_and_the_index_lists_the_series(offline_page, site):
     base, _ = site
     page = offline_page

@@ -38,6 +38,7 @@ WIDGET_CHECKS = {
 }
 
 TOUCH_NOTEBOOK = "05_your_first_vae.ipynb"  # has both in-page widgets: drag through the map, draw a digit
+PRIOR_NOTEBOOK = "10_learned_priors_and_flow_posteriors.ipynb"  # the prior switcher, drawn in the page
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +46,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
-    for name in [*WIDGET_CHECKS, TOUCH_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
+    for name in [*WIDGET_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)
     # Smoke-test sizes (fewer epochs and digits): the widgets are the same, and tests/test_notebooks.py checks the
     # full runs' numbers already; the full runs would add minutes here. The in-page widgets' test hooks on.
@@ -155,6 +156,38 @@ def test_drag_through_the_map_and_draw_a_digit_in_jupyterlab(lab, browser):
     page.close()
 
 
+def test_switch_the_prior_with_the_keyboard_and_the_mouse_in_jupyterlab(lab, browser):
+    """10's prior switcher: the arrow keys and a click change the prior; the map and the digits are redrawn from
+    what the kernel sent."""
+    page = NotebookPage(browser, lab, PRIOR_NOTEBOOK)
+    assert_math_typeset(page)
+    page.run_all()
+    assert page.error_outputs() == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    widget = page.panel.locator(".vae-prior-switch").first
+    widget.wait_for(state="visible", timeout=120_000)
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=SCREENSHOTS / "10_priors_before.png")
+    map_canvas = widget.locator("canvas[aria-label^='prior density']")
+    digits = widget.locator("canvas[aria-label='decoded prior draws']")
+    names = widget.locator("[role='radio']").all_inner_texts()
+    assert names == ["N(0, I)", "mixture", "VampPrior", "after the fact"]
+    before = canvas_pixels(map_canvas), canvas_pixels(digits)
+    widget.locator("[role='radio'][aria-checked='true']").focus()
+    widget.locator("[role='radio'][aria-checked='true']").press("ArrowRight")  # the keyboard: N(0, I) -> mixture
+    assert widget.get_attribute("data-selected") == "1"
+    assert widget.locator("[role='radio'][aria-checked='true']").inner_text() == "mixture"
+    assert canvas_pixels(map_canvas) != before[0] and canvas_pixels(digits) != before[1]
+    widget.locator("[role='radio']:has-text('VampPrior')").click()  # the mouse
+    assert widget.get_attribute("data-selected") == "2" and "VampPrior" in widget.inner_text()
+    digits_before = canvas_pixels(digits)
+    widget.locator("button:has-text('New draws')").click()
+    assert widget.get_attribute("data-draw-set") == "1" and canvas_pixels(digits) != digits_before
+    widget.screenshot(path=SCREENSHOTS / "10_priors_after.png")
+    assert page.error_outputs() == []
+    page.close()
+
+
 def assert_math_typeset(page):
     """MathJax marks what it cannot typeset (e.g. \\tag inside aligned) with <mjx-merror>; none may appear. However
     busy the machine: wait until the typeset formulas stop increasing, not for a fixed time."""
@@ -168,7 +201,7 @@ def test_the_other_notebooks_render_their_math_without_errors(tmp_path_factory, 
     """The notebooks no widget test opens (those check their math as they run); no kernel is needed to read."""
     root = tmp_path_factory.mktemp("math-root")
     names = [path.name for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-             if path.name not in {*WIDGET_CHECKS, TOUCH_NOTEBOOK}]
+             if path.name not in {*WIDGET_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK}]
     assert names  # 00, 02 and 06
     for name in names:
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)

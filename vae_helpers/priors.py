@@ -100,20 +100,21 @@ class VampPrior(nn.Module):
         return {"num_pseudo_inputs": len(self.pseudo_logits), "image_shape": list(self.image_shape)}
 
 
-def fit_prior_to_codes(prior, codes, *, steps=300, lr=0.05):
-    """Fit a prior to codes (N, D) by maximum likelihood (Adam on -mean log p(z)), in place; returns the final mean
-    log-density in nats. With codes drawn from a trained model's q(z|x) over its training images, a MixturePrior so
-    fitted is the model's after-the-fact prior: the decoder and encoder stay as they were."""
+def fit_prior_to_codes(prior, codes, *, steps=300, lr=0.05, chunk=1000):
+    """Fit a prior to codes (N, D) by maximum likelihood (Adam on -mean log p(z), all N codes at every step), in
+    place; returns the final mean log-density in nats. The gradient is summed over chunks of codes, which keeps the
+    memory of a mixture's (chunk, K, D) terms small. With codes drawn from a trained model's q(z|x) over its training
+    images, a MixturePrior so fitted is the model's after-the-fact prior: the decoder and encoder stay as they were."""
     if codes.dim() != 2:
         raise ValueError(f"codes must be (N, latent_dim), got shape {tuple(codes.shape)}")
     optimizer = torch.optim.Adam(prior.parameters(), lr=lr)
     for _ in range(steps):
-        loss = -prior().log_prob(codes).mean()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        for part in codes.split(chunk):
+            (-prior().log_prob(part).sum() / len(codes)).backward()
         optimizer.step()
     with torch.no_grad():
-        return prior().log_prob(codes).mean().item()
+        return torch.cat([prior().log_prob(part) for part in codes.split(chunk)]).mean().item()
 
 
 def fit_ex_post_prior(model, train_images, *, num_components=50, binarizations=2, seed=0):

@@ -7,6 +7,7 @@ new draws is answered in the page, with no kernel, so the widget also works on t
 """
 
 import base64
+import math
 from pathlib import Path
 
 import anywidget
@@ -37,7 +38,8 @@ def grid_centres(extent=EXTENT, size=GRID):
 
 @torch.no_grad()
 def prior_view(model, test_images, *, seed=0):
-    """What the widget shows for one 2-D model: a dict of log p(z) on the grid (GRID^2,), the test codes (N, 2),
+    """What the widget shows for one 2-D model: a dict of log p(z) on the grid (GRID^2,) over [-extent, extent]^2
+    (at least EXTENT, wider where the codes or draws reach further: see below), the test codes (N, 2),
     NUM_SETS sets of NUM_DRAWS prior draws (NUM_SETS, NUM_DRAWS, 2) and their decoded digits (..., 28, 28), and the
     share of HOLE_DRAWS further prior draws in a hole of q(z) (07's measure, on the test digits)."""
     if model.latent_dim != 2:
@@ -48,9 +50,26 @@ def prior_view(model, test_images, *, seed=0):
     draws = draw(prior, (NUM_SETS, NUM_DRAWS), generator)
     share, _ = aggregate_posterior.share_in_holes(q.mu, q.logvar, draw(q, (), generator),
                                                   draw(prior, (HOLE_DRAWS,), generator))
-    return {"log_density": prior.log_prob(grid_centres()), "codes": q.mu, "draws": draws,
+    # a learned prior need not keep the codes at N(0, I)'s scale: each map is wide enough for 99% of the coordinates
+    # of its codes and draws (a few outliers may fall off it)
+    widest = torch.cat([q.mu.abs().flatten(), draws.abs().flatten()]).quantile(0.99).item()
+    extent = max(EXTENT, math.ceil(2 * 1.05 * widest) / 2)
+    return {"log_density": prior.log_prob(grid_centres(extent)), "extent": extent, "codes": q.mu, "draws": draws,
             "decoded": decode_images(model, draws.reshape(-1, 2)).reshape(NUM_SETS, NUM_DRAWS, 28, 28),
             "share_in_holes": share}
+
+
+def plot_prior_view(view, labels, ax, draw_set=0):
+    """Draw one prior_view on `ax` as the page does: the density shaded over its top SHADE_NATS nats, the test codes
+    coloured by label, one set of prior draws as black crosses."""
+    extent = view["extent"]
+    density = view["log_density"].reshape(GRID, GRID)
+    ax.imshow((density - density.max()).clamp(min=-SHADE_NATS).numpy(), cmap="Blues",
+              extent=(-extent, extent, -extent, extent))
+    ax.scatter(*view["codes"].T, c=labels, cmap="tab10", s=2, vmin=0, vmax=9)
+    ax.plot(*view["draws"][draw_set].T, "k+", ms=7)
+    ax.set(xlim=(-extent, extent), ylim=(-extent, extent), aspect="equal", xticks=[], yticks=[])
+    return ax
 
 
 def _float_bytes(tensor):
@@ -71,7 +90,8 @@ class PriorExplorer(anywidget.AnyWidget):
     decoded = traitlets.Bytes().tag(sync=True)  # (P, NUM_SETS, NUM_DRAWS, 784) uint8, pixel probability x 255
     shares = traitlets.List().tag(sync=True)  # (P,) share of prior draws in a hole
     palette = traitlets.List().tag(sync=True)
-    sizes = traitlets.Dict().tag(sync=True)  # grid, sets, draws, shade_nats, extent
+    extents = traitlets.List().tag(sync=True)  # (P,) each map shows [-extent, extent]^2
+    sizes = traitlets.Dict().tag(sync=True)  # grid, sets, draws, shade_nats
 
     def __init__(self, models, *, seed=0, **kwargs):
         if not models:
@@ -83,9 +103,9 @@ class PriorExplorer(anywidget.AnyWidget):
             names=list(models), log_density=_float_bytes(stack("log_density")), codes=_float_bytes(stack("codes")),
             labels=test.labels.numpy().astype(np.uint8).tobytes(), draws=_float_bytes(stack("draws")),
             decoded=(stack("decoded") * 255).round().to(torch.uint8).numpy().tobytes(),
-            shares=[view["share_in_holes"] for view in views],
+            shares=[view["share_in_holes"] for view in views], extents=[view["extent"] for view in views],
             palette=[matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab10"].colors],
-            sizes={"grid": GRID, "sets": NUM_SETS, "draws": NUM_DRAWS, "shade_nats": SHADE_NATS, "extent": EXTENT},
+            sizes={"grid": GRID, "sets": NUM_SETS, "draws": NUM_DRAWS, "shade_nats": SHADE_NATS},
             **kwargs)
         self.views, self.test_labels = views, test.labels
 
@@ -99,12 +119,8 @@ class PriorExplorer(anywidget.AnyWidget):
         view = self.views[self.selected]
         figure = new_figure(6.4, 3.0)
         map_ax, digits_ax = figure.subplots(1, 2, width_ratios=(1.2, 1))
-        density = view["log_density"].reshape(GRID, GRID)
-        map_ax.imshow((density - density.max()).clamp(min=-SHADE_NATS).numpy(), cmap="Blues",
-                      extent=(-EXTENT, EXTENT, -EXTENT, EXTENT))
-        plotting.plot_latent_scatter(view["codes"], self.test_labels, ax=map_ax)
-        map_ax.plot(*view["draws"][self.draw_set].T, "k+", ms=8)
-        map_ax.set(xlim=(-EXTENT, EXTENT), ylim=(-EXTENT, EXTENT), aspect="equal", title=self.names[self.selected])
+        plot_prior_view(view, self.test_labels, map_ax, self.draw_set)
+        map_ax.set_title(self.names[self.selected])
         plotting.show_images(view["decoded"][self.draw_set].unsqueeze(1), ncols=4, ax=digits_ax,
                              title="decoded prior draws")
         figure.suptitle("a picture of the widget: run the notebook to use it", fontsize="small")

@@ -23,7 +23,8 @@ function element(tag, style = {}, attributes = {}) {
 
 function render({ model, el }) {
   const names = model.get("names");
-  const { grid, sets, draws: perSet, shade_nats: shadeNats, extent } = model.get("sizes");
+  const { grid, sets, draws: perSet, shade_nats: shadeNats } = model.get("sizes");
+  const extents = model.get("extents");
   const logDensity = new Float32Array(bytesOf(model.get("log_density")).buffer);
   const codes = new Float32Array(bytesOf(model.get("codes")).buffer);
   const labels = bytesOf(model.get("labels"));
@@ -72,9 +73,9 @@ function render({ model, el }) {
   panels.append(map, right);
   el.append(buttons, panels, readout);
 
-  const toPixel = (z0, z1) => [(z0 + extent) / (2 * extent) * map.width, (extent - z1) / (2 * extent) * map.height];
-
   function paintMap(p) {
+    const extent = extents[p];
+    const toPixel = (z0, z1) => [(z0 + extent) / (2 * extent) * map.width, (extent - z1) / (2 * extent) * map.height];
     const context = map.getContext("2d");
     const offset = p * grid * grid;
     let top = -Infinity;
@@ -133,7 +134,8 @@ function render({ model, el }) {
     });
     paintMap(p);
     paintDigits(p);
-    readout.textContent = `${names[p]}: ${(100 * shares[p]).toFixed(1)}% of prior draws land in a hole of q(z)`;
+    readout.textContent = `${names[p]}: ${(100 * shares[p]).toFixed(1)}% of prior draws land in a hole of q(z); ` +
+      `the map shows [\u2212${extents[p]}, ${extents[p]}]\u00b2`;
     el.dataset.selected = String(p);
     el.dataset.drawSet = String(model.get("draw_set"));
   }
