@@ -181,7 +181,7 @@ def test_switch_the_prior_with_the_keyboard_and_the_mouse_in_jupyterlab(lab, bro
     widget.locator("[role='radio']:has-text('VampPrior')").click()  # the mouse
     assert widget.get_attribute("data-selected") == "2" and "VampPrior" in widget.inner_text()
     digits_before = canvas_pixels(digits)
-    widget.locator("button:has-text('New draws')").click()
+    widget.locator("button:has-text('Other draws')").click()
     assert widget.get_attribute("data-draw-set") == "1" and canvas_pixels(digits) != digits_before
     widget.screenshot(path=SCREENSHOTS / "10_priors_after.png")
     assert page.error_outputs() == []

@@ -19,7 +19,8 @@ def check_flow_log_density(answer):
     right = -sum(math.log(sigma) for sigma in SIGMAS)
     if close(value, right):
         return exercises.report(True, f"{right:.4f} nats: the step shrinks volume by the product of its gates, "
-                                      f"{math.prod(SIGMAS):.2f}, so the density at z' is that many times higher.")
+                                      f"{math.prod(SIGMAS):.2f}, so the density at z' is 1 / {math.prod(SIGMAS):.2f} = "
+                                      f"{1 / math.prod(SIGMAS):.2f} times higher.")
     hints = {
         -right: "the sign: the step shrinks space (every sigma <= 1), so the same probability sits in less volume "
                 "and the density goes up.",

@@ -24,7 +24,7 @@ from vae_helpers.widgets.live_figure import figure_to_png, new_figure
 
 ESM = (Path(__file__).resolve().parent.parent / "widgets" / "prior_switch.js").read_text(encoding="utf-8")
 GRID = 90  # density cells per side of the map
-NUM_DRAWS, NUM_SETS = 16, 4  # prior draws per set, and sets behind "New draws"
+NUM_DRAWS, NUM_SETS = 16, 4  # prior draws per set, and sets behind "Other draws"
 HOLE_DRAWS = 1000
 SHADE_NATS = 12.0  # the density is shaded over the top 12 nats of log p(z); below is white
 

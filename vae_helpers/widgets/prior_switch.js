@@ -52,7 +52,7 @@ function render({ model, el }) {
     return button;
   });
   const again = element("button", { font: "13px sans-serif", padding: "3px 10px" }, { type: "button" });
-  again.textContent = "New draws";
+  again.textContent = "Other draws";
   again.addEventListener("click", () => {
     model.set("draw_set", (model.get("draw_set") + 1) % sets);
     model.save_changes();
