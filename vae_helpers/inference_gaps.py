@@ -9,6 +9,7 @@ q*_x is found by optimising this digit's own mean and log-variance with the deco
 objectives.elbo(model, x, posterior=DiagonalGaussian(mu, logvar), num_samples=100) then scores it.
 """
 
+import contextlib
 import math
 
 import torch
@@ -28,9 +29,7 @@ def fit_local_posteriors(model, x, *, c=None, steps=200, lr=0.02, num_samples=1,
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     x = model.check_input(x, exact=True)
-    was_training, wanted = model.training, [p.requires_grad for p in model.parameters()]
-    model.eval().requires_grad_(False)  # the decoder is fixed: only the per-image parameters learn
-    try:
+    with _frozen(model):  # the decoder is fixed: only the per-image parameters learn
         with torch.no_grad():
             mu0, logvar0 = model.encode(x, c) if start is None else start
         mu, logvar = mu0.clone().requires_grad_(True), logvar0.clone().requires_grad_(True)
@@ -42,11 +41,20 @@ def fit_local_posteriors(model, x, *, c=None, steps=200, lr=0.02, num_samples=1,
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+    return mu.detach(), logvar.detach()
+
+
+@contextlib.contextmanager
+def _frozen(model):
+    """Every weight of `model` fixed and eval mode for the block; both restored after it, also on an error."""
+    was_training, wanted = model.training, [p.requires_grad for p in model.parameters()]
+    model.eval().requires_grad_(False)
+    try:
+        yield model
     finally:
         for parameter, requires_grad in zip(model.parameters(), wanted):
             parameter.requires_grad_(requires_grad)
         model.train(was_training)
-    return mu.detach(), logvar.detach()
 
 
 def fit_local_features(model, x, *, steps=200, lr=0.02, num_samples=1, generator=None):
@@ -59,9 +67,7 @@ def fit_local_features(model, x, *, steps=200, lr=0.02, num_samples=1, generator
         raise ValueError(f"steps must be at least 1, got {steps}")
     x = model.check_input(x, exact=True)
     posterior_part = model.parts["posterior"]
-    was_training, wanted = model.training, [p.requires_grad for p in model.parameters()]
-    model.eval().requires_grad_(False)
-    try:
+    with _frozen(model):
         with torch.no_grad():
             features = model.encoder_output(x).clone()
         features.requires_grad_(True)
@@ -72,10 +78,6 @@ def fit_local_features(model, x, *, steps=200, lr=0.02, num_samples=1, generator
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-    finally:
-        for parameter, requires_grad in zip(model.parameters(), wanted):
-            parameter.requires_grad_(requires_grad)
-        model.train(was_training)
     return posterior_part(features.detach())
 
 
