@@ -239,3 +239,17 @@ def test_the_flow_exercise_accepts_the_change_of_variables_and_names_each_usual_
         capsys.readouterr()
         assert remedies.check_flow_log_density(wrong) is False
         assert words in capsys.readouterr().out
+
+
+def test_the_recipes_record_what_the_parts_describe_and_importing_them_draws_no_random_numbers():
+    import importlib
+    from vae_helpers import parts, pretrained
+    torch.manual_seed(0)
+    expected = torch.rand(1)
+    torch.manual_seed(0)
+    importlib.reload(pretrained)
+    assert torch.equal(torch.rand(1), expected)
+    built = {"mixture_prior": priors.MixturePrior(16, pretrained.NUM_COMPONENTS),
+             "vamp_prior": priors.VampPrior(pretrained.NUM_COMPONENTS), "flow_posterior": flows.FlowPosterior(16)}
+    for remedy, part in built.items():
+        assert list(pretrained.REMEDIES[remedy](16).values()) == [parts.describe(part)]

@@ -53,8 +53,15 @@ DENSITY_TRAINING = {**GREY_TRAINING, "dequantize": True}
 SIGMA_LADDER = (0.05, 0.1, 0.2, 0.4)  # fixed sigmas: the MSE loss with sigma^2 as a KL weight
 
 
-def _with_likelihood(part):
-    return {**CONV, "likelihood": describe(part)}
+def part_record(part_class, *args, **kwargs):
+    """What a checkpoint's record says of part_class(*args, **kwargs) (parts.describe). The part is built with
+    torch's global random state saved and restored, so importing the recipes draws no random numbers."""
+    with torch.random.fork_rng():
+        return describe(part_class(*args, **kwargs))
+
+
+def _with_likelihood(part_class, *args, **kwargs):
+    return {**CONV, "likelihood": part_record(part_class, *args, **kwargs)}
 
 
 def sigma_name(sigma):
@@ -66,17 +73,17 @@ def sigma_name(sigma):
 
 GREY = {
     "grey_bce": Recipe("ConvVAE", CONV, GREY_TRAINING),
-    "grey_continuous_bernoulli": Recipe("ConvVAE", _with_likelihood(likelihoods.ContinuousBernoulliLikelihood()),
+    "grey_continuous_bernoulli": Recipe("ConvVAE", _with_likelihood(likelihoods.ContinuousBernoulliLikelihood),
                                         DENSITY_TRAINING),
-    **{sigma_name(sigma): Recipe("ConvVAE", _with_likelihood(likelihoods.GaussianLikelihood(sigma)), DENSITY_TRAINING)
+    **{sigma_name(sigma): Recipe("ConvVAE", _with_likelihood(likelihoods.GaussianLikelihood, sigma), DENSITY_TRAINING)
        for sigma in SIGMA_LADDER},
-    "grey_gaussian_learned_sigma": Recipe("ConvVAE", _with_likelihood(likelihoods.GaussianLikelihood()),
+    "grey_gaussian_learned_sigma": Recipe("ConvVAE", _with_likelihood(likelihoods.GaussianLikelihood),
                                           DENSITY_TRAINING),
-    "grey_gaussian_sigma_per_pixel": Recipe("ConvVAE", _with_likelihood(likelihoods.GaussianLikelihood(per_pixel=True)),
+    "grey_gaussian_sigma_per_pixel": Recipe("ConvVAE", _with_likelihood(likelihoods.GaussianLikelihood, per_pixel=True),
                                             DENSITY_TRAINING),
-    "grey_discretized_logistic": Recipe("ConvVAE", _with_likelihood(likelihoods.DiscretizedLogisticLikelihood()),
+    "grey_discretized_logistic": Recipe("ConvVAE", _with_likelihood(likelihoods.DiscretizedLogisticLikelihood),
                                         GREY_TRAINING),
-    "grey_categorical": Recipe("ConvVAE", _with_likelihood(likelihoods.CategoricalLikelihood()),
+    "grey_categorical": Recipe("ConvVAE", _with_likelihood(likelihoods.CategoricalLikelihood),
                                {**GREY_TRAINING, "num_epochs": 20, "patience": 5}),
 }
 
@@ -86,9 +93,9 @@ GREY = {
 # 500 of 50,000), and two IAF steps of 64 hidden units, as small as a step can be and still mix every dimension.
 NUM_COMPONENTS = 50
 REMEDIES = {
-    "mixture_prior": lambda latent_dim: {"prior": describe(priors.MixturePrior(latent_dim, NUM_COMPONENTS))},
-    "vamp_prior": lambda latent_dim: {"prior": describe(priors.VampPrior(NUM_COMPONENTS))},
-    "flow_posterior": lambda latent_dim: {"posterior": describe(flows.FlowPosterior(latent_dim))},
+    "mixture_prior": lambda latent_dim: {"prior": part_record(priors.MixturePrior, latent_dim, NUM_COMPONENTS)},
+    "vamp_prior": lambda latent_dim: {"prior": part_record(priors.VampPrior, NUM_COMPONENTS)},
+    "flow_posterior": lambda latent_dim: {"posterior": part_record(flows.FlowPosterior, latent_dim)},
 }
 
 
