@@ -253,3 +253,23 @@ def test_the_recipes_record_what_the_parts_describe_and_importing_them_draws_no_
              "vamp_prior": priors.VampPrior(pretrained.NUM_COMPONENTS), "flow_posterior": flows.FlowPosterior(16)}
     for remedy, part in built.items():
         assert list(pretrained.REMEDIES[remedy](16).values()) == [parts.describe(part)]
+
+
+# ---- the prior explorer's numbers --------------------------------------------------------------------------------
+
+def test_the_prior_explorer_sends_each_priors_density_codes_and_decoded_draws():
+    from vae_helpers import explorers, pretrained
+    from vae_helpers.explorers import priors as prior_explorer
+    plain = pretrained.load_pretrained("mlp_vae_2d")[0]
+    widget = explorers.priors.prior_explorer({"N(0, I)": plain, "mixture": priors.with_prior(plain,
+                                                                                           priors.MixturePrior(2, 3))})
+    view = widget.views[0]
+    z = prior_explorer.grid_centres(view["extent"])
+    torch.testing.assert_close(view["log_density"], -0.5 * (math.log(2 * math.pi) * 2 + (z ** 2).sum(1)))
+    assert z[0, 0] < 0 < z[0, 1] and view["extent"] >= prior_explorer.EXTENT  # top-left first, as the page paints
+    sets, draws = prior_explorer.NUM_SETS, prior_explorer.NUM_DRAWS
+    assert len(widget.decoded) == 2 * sets * draws * 784 and len(widget.draws) == 2 * sets * draws * 2 * 4
+    assert len(widget.log_density) == 2 * prior_explorer.GRID ** 2 * 4 and len(widget.shares) == 2
+    torch.testing.assert_close(view["decoded"][0, 0], plain.likelihood(view["draws"][0, :1]).mean[0, 0])
+    with pytest.raises(ValueError, match="2-D"):
+        prior_explorer.prior_view(ConvVAE(16, channels=(4, 8)), binary_digits(2))

@@ -2,8 +2,8 @@
 
 For each 2-D model (one per prior) the kernel computes, once: log p(z) on a grid over the map, the test digits'
 codes, sets of prior draws with the digits they decode to, and the share of those draws in a hole of q(z)
-(vh.aggregate_posterior.share_in_holes). The page (prior_switch.js) draws them: switching the prior or asking for
-new draws is answered in the page, with no kernel, so the widget also works on the book site.
+(vh.aggregate_posterior.share_in_holes). The page (prior_switch.js) draws them: switching the prior or showing
+another set of draws is answered in the page, with no kernel, so the widget also works on the book site.
 """
 
 import base64
