@@ -1,7 +1,7 @@
 """What the remedies of notebook 10 buy, over several training seeds: learned priors and a flow posterior against the
 plain conv VAE of 06, all trained by the same recipe.
 
-    .venv/bin/python benchmarks/bench_remedies.py [--seeds 5] [--iwae-samples 1000] [--from-json]
+    .venv/bin/python benchmarks/bench_remedies.py [--seeds 5] [--iwae-samples 1000] [--rescore] [--from-json]
 
 For every seed (the recipe's seed replaced: initialisation, shuffles and noise), in one process, in this order:
 1. the plain conv VAE (recipe conv_vae_16d) trains to its stopping point (early stopping on the validation ELBO);
@@ -13,13 +13,15 @@ For every seed (the recipe's seed replaced: initialisation, shuffles and noise),
 3. the after-the-fact prior (vh.priors.fit_ex_post_prior): a 50-component mixture fitted to the plain model's codes,
    one draw from q(z|x) for each of 2 binarizations of every training digit, with the encoder and decoder unchanged
    (no retraining: it costs seconds);
-4. only then is the test split scored, once per model: -log p(x) by the importance-weighted bound with the model's
-   own q(z|x) as proposal (K = --iwae-samples) and the negative ELBO (evaluate_elbo, 1 draw per digit, fixed seed),
-   on all 1,000 test digits (the fixed binarization of every notebook); for every model with a Gaussian q, ELBO
-   surgery's KL(q(z) || p(z)) and 07's share of prior draws in a hole (vh.aggregate_posterior); for the plain model
-   and the flow, the approximation and amortization gaps on the first GAP_DIGITS test digits (the encoder's outputs
-   fitted per digit, vh.inference_gaps.fit_local_features, and log p(x) as the larger of the IWAE bounds with
-   the encoder's and the fitted proposal).
+4. every trained model is saved under build/remedies/seed<N>/ (git-ignored), so that --rescore can score them again
+   without training;
+5. only then is the test split scored, once per model, on all 1,000 test digits (the fixed binarization of every
+   notebook): -log p(x) by the importance-weighted bound (K = --iwae-samples) with the best available proposal: per
+   digit the larger of the bounds with the model's own q(z|x) and with the fitted q*_x (each digit's encoder outputs
+   fitted to its own ELBO with every network weight fixed, vh.inference_gaps.fit_local_features), as 06 does; the
+   bounds with each proposal alone are kept too. The negative ELBO (evaluate_elbo, 1 draw per digit, fixed seed);
+   the approximation and amortization gaps of 06 (100-draw ELBOs with q and q*); for every model with a Gaussian q,
+   ELBO surgery's KL(q(z) || p(z)) and 07's share of prior draws in a hole (vh.aggregate_posterior).
 Seed 0 is the recipes' own seed: its remedies are saved as the shipped checkpoints (data/checkpoints), which notebook
 10 loads, with the recipe's test scores. Every number goes to benchmarks/remedies.json, which notebook 10 reads;
 --from-json rewrites the RESULTS.md section from it without training.
@@ -38,10 +40,12 @@ import vae_helpers as vh
 from results import RESULTS, machine, write_section
 
 REMEDIES_JSON = RESULTS.with_name("remedies.json")
+TRAINED_DIR = vh.config.REPO_ROOT / "build" / "remedies"  # every seed's trained models, for --rescore
 BASE = "conv_vae_16d"
 EX_POST = "ex_post_prior"
-GAP_DIGITS = 200
+AT_EQUAL_TIME = "@equal_time"  # suffix of a remedy's saved model at equal training time
 EX_POST_BINARIZATIONS = 2
+GAP_ELBO_SAMPLES = 100
 SURGERY_SEED, HOLES_SEED = 10, 9  # the noise of the ELBO surgery's codes and of the prior draws
 
 
@@ -62,13 +66,32 @@ class EqualTimeSnapshot:
         return False
 
 
-def score(model, test_images, iwae_samples, seed, *, gaps=False):
-    """The test scores of one model (nats per digit; see the module's docstring)."""
+def log_px_scores(model, test_images, iwae_samples, seed):
+    """-log p(x) by L_K with the best available proposal (see the module's docstring), and with each proposal alone;
+    also returns the fitted posterior q*_x."""
     generator = torch.Generator().manual_seed(seed)
-    log_px = vh.objectives.iwae_bound(model, test_images, iwae_samples, generator=generator)
-    result = {"negative_log_px": -log_px.mean().item(),
-              "negative_log_px_per_digit_se": (log_px.std() / len(log_px) ** 0.5).item(),
-              "negative_elbo": -vh.training.evaluate_elbo(model, test_images)["elbo"]}
+    with torch.enable_grad():
+        fitted = vh.inference_gaps.fit_local_features(model, test_images, generator=generator)
+    encoder, with_fitted = vh.inference_gaps.proposal_bounds(model, test_images, iwae_samples, fitted=fitted,
+                                                              generator=generator)
+    log_px = torch.maximum(encoder, with_fitted)
+    return {"negative_log_px": -log_px.mean().item(),
+            "negative_log_px_per_digit_se": (log_px.std() / len(log_px) ** 0.5).item(),
+            "negative_log_px_encoder_proposal": -encoder.mean().item(),
+            "negative_log_px_fitted_proposal": -with_fitted.mean().item()}, log_px, fitted
+
+
+def score(model, test_images, iwae_samples, seed):
+    """The test scores of one model (nats per digit; see the module's docstring)."""
+    result, log_px, fitted = log_px_scores(model, test_images, iwae_samples, seed)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        elbo_encoder = vh.objectives.elbo(model, test_images, num_samples=GAP_ELBO_SAMPLES, generator=generator).total
+        elbo_fitted = vh.objectives.elbo(model, test_images, posterior=fitted, num_samples=GAP_ELBO_SAMPLES,
+                                         generator=generator).total
+    result |= {"negative_elbo": -vh.training.evaluate_elbo(model, test_images)["elbo"],
+               "approximation_gap": (log_px - elbo_fitted).mean().item(),
+               "amortization_gap": (elbo_fitted - elbo_encoder).mean().item()}
     with torch.no_grad():
         q = model.posterior(test_images)
     if isinstance(q, vh.distributions.DiagonalGaussian):
@@ -80,56 +103,36 @@ def score(model, test_images, iwae_samples, seed, *, gaps=False):
             share, _ = vh.aggregate_posterior.share_in_holes(mu, logvar, q.reparameterize(eps[0]), draws)
         result |= {"marginal_kl": surgery.marginal_kl, "marginal_kl_se": surgery.marginal_kl_se,
                    "mutual_information": surgery.mutual_information, "share_in_holes": share}
-    if gaps:
-        result |= gap_scores(model, test_images[:GAP_DIGITS], iwae_samples, seed)
     return result
 
 
-def gap_scores(model, images, iwae_samples, seed):
-    """The approximation and amortization gaps (Cremer et al. 2018) in nats, averaged over `images`."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.enable_grad():
-        fitted = vh.inference_gaps.fit_local_features(model, images, generator=generator)
-    with torch.no_grad():
-        elbo_encoder = vh.objectives.elbo(model, images, num_samples=100, generator=generator).total
-        elbo_fitted = vh.objectives.elbo(model, images, posterior=fitted, num_samples=100, generator=generator).total
-    log_px = torch.maximum(vh.objectives.iwae_bound(model, images, iwae_samples, generator=generator),
-                           vh.objectives.iwae_bound(model, images, iwae_samples, proposal=fitted, generator=generator))
-    return {"approximation_gap": (log_px - elbo_fitted).mean().item(),
-            "amortization_gap": (elbo_fitted - elbo_encoder).mean().item()}
-
-
-def run_seed(seed, iwae_samples, test_images, train_images):
-    """Train and score every model for one seed; returns its runs (dicts) and, for seed 0, the trained remedies."""
-    runs, trained = [], {}
+def train_seed(seed, train_images):
+    """Train every model of one seed. Returns ({name: model}, {name: what its training recorded}, {name: History});
+    a remedy's model at equal time is named name + AT_EQUAL_TIME when its epoch differs from the remedy's best."""
+    models, records, histories = {}, {}, {}
     plain, history, settings = vh.pretrained.train(BASE, seed=seed, progress=False)
     budget = sum(history.seconds)
-    models = {BASE: (plain, history, settings, None)}
+    models[BASE], records[BASE], histories[BASE] = plain, _training_record(history, settings), history
     for remedy in vh.pretrained.REMEDIES:
         name = vh.pretrained.remedy_name(BASE, remedy)
         snapshot = EqualTimeSnapshot(budget)
         model, remedy_history, remedy_settings = vh.pretrained.train(name, seed=seed, progress=False,
                                                                       after_epoch=snapshot)
-        models[name] = (model, remedy_history, remedy_settings, snapshot)
+        models[name], histories[name] = model, remedy_history
+        records[name] = _training_record(remedy_history, remedy_settings) | {
+            "equal_time": {"budget_seconds": budget, "best_epoch": snapshot.epoch}}
+        if snapshot.epoch != remedy_history.best_epoch:
+            models[name + AT_EQUAL_TIME] = _with_state(model, snapshot.state)
         print(f"seed {seed}: {name} trained {sum(remedy_history.seconds):.0f} s (plain: {budget:.0f} s)", flush=True)
-    models[EX_POST] = (vh.priors.fit_ex_post_prior(plain, train_images, num_components=vh.pretrained.NUM_COMPONENTS,
-                                                   binarizations=EX_POST_BINARIZATIONS, seed=seed),
-                       history, settings, None)
-    for name, (model, model_history, model_settings, snapshot) in models.items():
-        run = {"model": name, "seed": seed, "train_seconds": sum(model_history.seconds),
-               "epochs": len(model_history.epoch), "best_epoch": model_history.best_epoch,
-               "validation_elbo": model_history.at_best_epoch("validation_elbo"),
-               **score(model, test_images, iwae_samples, seed, gaps=name in (BASE, vh.pretrained.remedy_name(
-                   BASE, "flow_posterior")))}
-        if snapshot is not None:
-            at_budget = model if snapshot.epoch == model_history.best_epoch else _with_state(model, snapshot.state)
-            run["equal_time"] = {"budget_seconds": budget, "best_epoch": snapshot.epoch,
-                                 "negative_log_px": score(at_budget, test_images, iwae_samples, seed)["negative_log_px"]}
-        runs.append(run)
-        print(f"seed {seed}: {name}: -log p(x) {run['negative_log_px']:.2f}", flush=True)
-        if seed == 0 and snapshot is not None:
-            trained[name] = (model, model_history, model_settings)
-    return runs, trained
+    models[EX_POST] = vh.priors.fit_ex_post_prior(plain, train_images, num_components=vh.pretrained.NUM_COMPONENTS,
+                                                  binarizations=EX_POST_BINARIZATIONS, seed=seed)
+    records[EX_POST] = records[BASE]
+    return models, records, histories
+
+
+def _training_record(history, settings):
+    return {"train_seconds": sum(history.seconds), "epochs": len(history.epoch), "best_epoch": history.best_epoch,
+            "validation_elbo": history.at_best_epoch("validation_elbo"), "settings": settings}
 
 
 def _with_state(model, state):
@@ -138,12 +141,49 @@ def _with_state(model, state):
     return other.eval()
 
 
-def save_shipped(trained):
+def save_trained(seed, models, records):
+    folder = TRAINED_DIR / f"seed{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, model in models.items():
+        vh.checkpoints.save_checkpoint(folder / name, model)
+    (folder / "training.json").write_text(json.dumps(records, indent=1) + "\n")
+
+
+def load_trained(seed):
+    folder = TRAINED_DIR / f"seed{seed}"
+    if not (folder / "training.json").exists():
+        raise SystemExit(f"--rescore needs the models that a training run saved in {folder}; run without --rescore")
+    records = json.loads((folder / "training.json").read_text())
+    names = [*records, *(name + AT_EQUAL_TIME for name in records
+                         if (folder / f"{name}{AT_EQUAL_TIME}.safetensors").exists())]
+    return {name: vh.checkpoints.load_checkpoint(folder / name)[0].eval() for name in names}, records
+
+
+def score_seed(seed, models, records, test_images, iwae_samples):
+    """Score every model of one seed on the test split (once each); returns its runs (dicts)."""
+    runs = []
+    for name, record in records.items():
+        model = models[name]
+        run = {"model": name, "seed": seed, **{k: v for k, v in record.items() if k != "settings"},
+               **score(model, test_images, iwae_samples, seed)}
+        if "equal_time" in record:
+            at_budget = models.get(name + AT_EQUAL_TIME)
+            run["equal_time"] = record["equal_time"] | (
+                {key: run[key] for key in ("negative_log_px", "negative_log_px_encoder_proposal")} if at_budget is None
+                else log_px_scores(at_budget, test_images, iwae_samples, seed)[0])
+        runs.append(run)
+        print(f"seed {seed}: {name}: -log p(x) {run['negative_log_px']:.2f} (own q as the proposal: "
+              f"{run['negative_log_px_encoder_proposal']:.2f})", flush=True)
+    return runs
+
+
+def save_shipped(models, records, histories):
     """Save seed 0's remedies as the shipped checkpoints, as `python -m vae_helpers.pretrained NAME` would."""
-    for name, (model, history, settings) in trained.items():
-        vh.checkpoints.save_checkpoint(vh.config.CHECKPOINT_DIR / name, model, training=settings,
-                                       data=vh.pretrained.data_record(), history=history,
-                                       test_scores=vh.pretrained.test_scores(model, settings))
+    for name in (vh.pretrained.remedy_name(BASE, remedy) for remedy in vh.pretrained.REMEDIES):
+        settings = records[name]["settings"]
+        vh.checkpoints.save_checkpoint(vh.config.CHECKPOINT_DIR / name, models[name], training=settings,
+                                       data=vh.pretrained.data_record(), history=histories[name],
+                                       test_scores=vh.pretrained.test_scores(models[name], settings))
 
 
 def summarise(runs):
@@ -158,9 +198,11 @@ def summarise(runs):
         row = {"seeds": len(seeds), "negative_log_px": statistics.median(r["negative_log_px"] for r in seeds.values()),
                "train_seconds": statistics.median(r["train_seconds"] for r in seeds.values())}
         if name != BASE:
-            for label, read in (("", lambda r: r["negative_log_px"]),
-                                ("equal_time_", lambda r: r.get("equal_time", r)["negative_log_px"])):
-                differences = [read(seeds[s]) - plain[s]["negative_log_px"] for s in seeds if s in plain]
+            for label, key, read in (
+                    ("", "negative_log_px", lambda r, key: r[key]),
+                    ("encoder_proposal_", "negative_log_px_encoder_proposal", lambda r, key: r[key]),
+                    ("equal_time_", "negative_log_px", lambda r, key: r.get("equal_time", r)[key])):
+                differences = [read(seeds[s], key) - plain[s][key] for s in seeds if s in plain]
                 paired = vh.statistics.paired_comparison(differences)
                 row[f"{label}difference"], row[f"{label}difference_se"] = paired.mean, paired.standard_error
                 row[f"{label}wins"] = sum(d < 0 for d in differences)
@@ -177,20 +219,27 @@ def write_results(data):
         equal_time = ("—" if name in (BASE, EX_POST) else
                       f"{row['equal_time_difference']:+.2f} ± {row['equal_time_difference_se']:.2f} "
                       f"({row['equal_time_wins']}/{row['seeds']})")
+        own_q = ("—" if name == BASE else
+                 f"{row['encoder_proposal_difference']:+.2f} ± {row['encoder_proposal_difference_se']:.2f} "
+                 f"({row['encoder_proposal_wins']}/{row['seeds']})")
         rows.append(f"| {name} | {row['train_seconds']:.0f} | {row['negative_log_px']:.2f} | {difference} | "
-                    f"{equal_time} |")
+                    f"{equal_time} | {own_q} |")
     write_section("remedies", "Learned priors and a flow posterior against the plain conv VAE (notebook 10)", [
         f"`benchmarks/bench_remedies.py --seeds {data['seeds']} --iwae-samples {data['iwae_samples']}`: every model "
         "by the conv VAE's recipe (its learning rate and stopping rule, tuned for the plain model only), seeds 0 to "
         f"{data['seeds'] - 1}; the after-the-fact prior is fitted to the plain model's codes without retraining. "
         "Test split (1,000 digits, fixed binarization) scored once per model; −log p(x) is −L_K, the IWAE bound with "
-        "the model's own q(z|x) as proposal, an upper bound on −log p(x) (notebook 10 measures, on 50 validation "
-        "digits, that a fitted proposal lowers it by 1.7-2.4 nats, the plain model's most). The difference is the remedy's −log p(x) minus the plain model's, seed by "
-        "seed: the mean ± its standard error over seeds, and in how many seeds the remedy won (negative is better "
-        "for the remedy). Equal time: the remedy's best validation epoch within the plain model's training seconds "
-        "of the same seed. Per-seed numbers, holes, ELBO surgery and gaps: `benchmarks/remedies.json`.", "",
-        "| model | trained s (median) | −log p(x) (median) | difference | at equal time |",
-        "|---|---:|---:|---:|---:|", *rows], day=data["date"], machine_name=data["machine"])
+        "the best available proposal: per digit the larger of the bounds with the model's own q(z|x) and with the "
+        "fitted q*_x (each digit's encoder outputs fitted to its ELBO, every weight fixed), as notebook 06 does. The "
+        "difference is the remedy's −log p(x) minus the plain model's, seed by seed: the mean ± its standard error "
+        "over seeds, and in how many seeds the remedy won (negative is better for the remedy). Equal time: the "
+        "remedy's best validation epoch within the plain model's training seconds of the same seed. The last column "
+        "scores with each model's own q(z|x) as the only proposal: a comparison that is unfair to the model whose "
+        "bound is furthest from its best one. Per-seed numbers (also with the fitted proposal alone), holes, ELBO "
+        "surgery and gaps: `benchmarks/remedies.json`.", "",
+        "| model | trained s (median) | −log p(x) (median) | difference | at equal time | difference, own q as "
+        "proposal |",
+        "|---|---:|---:|---:|---:|---:|", *rows], day=data["date"], machine_name=data["machine"])
     print("\n".join(rows))
 
 
@@ -198,6 +247,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--iwae-samples", type=int, default=1000)
+    parser.add_argument("--rescore", action="store_true",
+                        help=f"score the models a training run saved in {TRAINED_DIR} again, without training")
     parser.add_argument("--from-json", action="store_true", help="rewrite RESULTS.md from remedies.json")
     args = parser.parse_args(argv)
     if args.from_json:
@@ -207,10 +258,14 @@ def main(argv=None):
     train_images = vh.data.load_digits(vh.pretrained.DATA_NAME, split="train", progress=False).images
     runs = []
     for seed in range(args.seeds):
-        seed_runs, trained = run_seed(seed, args.iwae_samples, test_images, train_images)
-        runs += seed_runs
-        if trained:
-            save_shipped(trained)
+        if args.rescore:
+            models, records = load_trained(seed)
+        else:
+            models, records, histories = train_seed(seed, train_images)
+            save_trained(seed, models, records)
+            if seed == 0:
+                save_shipped(models, records, histories)
+        runs += score_seed(seed, models, records, test_images, args.iwae_samples)
         data = {"date": date.today().isoformat(), "machine": machine(), "seeds": seed + 1,
                 "iwae_samples": args.iwae_samples, "runs": runs}
         REMEDIES_JSON.write_text(json.dumps(data, indent=1) + "\n")  # after every seed: a stopped run keeps them

@@ -138,10 +138,30 @@ def test_the_equal_time_snapshot_keeps_the_best_validation_epoch_trained_within_
 
 def test_remedies_are_paired_with_the_plain_model_seed_by_seed():
     from bench_remedies import BASE, summarise
-    runs = [{"model": BASE, "seed": s, "negative_log_px": 100.0 + s, "train_seconds": 10.0} for s in range(3)]
+    runs = [{"model": BASE, "seed": s, "negative_log_px": 100.0 + s, "negative_log_px_encoder_proposal": 102.0 + s,
+             "train_seconds": 10.0} for s in range(3)]
     runs += [{"model": "remedy", "seed": s, "negative_log_px": 100.0 + s - d, "train_seconds": 20.0,
+              "negative_log_px_encoder_proposal": 101.0 + s - d,
               "equal_time": {"negative_log_px": 100.0 + s - d / 2}} for s, d in zip(range(3), (1.0, 2.0, 3.0))]
     row = summarise(runs)["remedy"]
     assert row["difference"] == pytest.approx(-2.0) and row["wins"] == 3
     assert row["difference_se"] == pytest.approx(statistics.stdev([1.0, 2.0, 3.0]) / 3 ** 0.5)
     assert row["equal_time_difference"] == pytest.approx(-1.0)
+    assert row["encoder_proposal_difference"] == pytest.approx(-3.0)  # each proposal paired with its own kind
+
+
+def test_a_seeds_trained_models_are_saved_for_rescoring_and_load_back_equal(tmp_path, monkeypatch):
+    import bench_remedies
+    monkeypatch.setattr(bench_remedies, "TRAINED_DIR", tmp_path)
+    torch.manual_seed(0)
+    models = {name: vh.models.MLPVAE(latent_dim=2, hidden_dims=(8,)).eval()
+              for name in ("plain", "remedy", "remedy" + bench_remedies.AT_EQUAL_TIME)}
+    records = {"plain": {"train_seconds": 1.0}, "remedy": {"train_seconds": 2.0, "equal_time": {"best_epoch": 3}}}
+    bench_remedies.save_trained(7, models, records)
+    loaded, loaded_records = bench_remedies.load_trained(7)
+    assert loaded_records == records and loaded.keys() == models.keys()
+    for name, model in models.items():
+        for (key, saved), again in zip(model.state_dict().items(), loaded[name].state_dict().values()):
+            assert torch.equal(saved, again), (name, key)
+    with pytest.raises(SystemExit, match="without --rescore"):
+        bench_remedies.load_trained(8)

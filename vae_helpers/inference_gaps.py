@@ -128,14 +128,21 @@ def modes_on_grid(model, x, *, limit=5.0, step=0.1, max_decodes=8192):
 
 
 @torch.no_grad()
+def proposal_bounds(model, x, num_samples=1000, *, fitted, generator=None):
+    """Two importance-weighted bounds on log p(x) for each image: with the encoder's q as the proposal and with the
+    fitted q*_x (fit_local_features). Returns ((B,), (B,)) nats."""
+    return (iwae_bound(model, x, num_samples, generator=generator),
+            iwae_bound(model, x, num_samples, proposal=fitted, generator=generator))
+
+
+@torch.no_grad()
 def best_iwae_bound(model, x, num_samples=1000, *, steps=200, generator=None):
     """Per image, the larger of two importance-weighted bounds on log p(x): one with the encoder's q as the proposal,
-    one with the fitted q*_x (fit_local_posteriors). Each is a lower bound on log p(x) on average; the larger can
-    overshoot log p(x) for a single image by its Monte Carlo noise. Returns (B,) nats."""
+    one with the fitted q*_x (fit_local_features: any posterior family). Each is a lower bound on log p(x) on
+    average; the larger can overshoot log p(x) for a single image by its Monte Carlo noise. Returns (B,) nats."""
     with torch.enable_grad():
-        q_star = DiagonalGaussian(*fit_local_posteriors(model, x, steps=steps, generator=generator))
-    return torch.maximum(iwae_bound(model, x, num_samples, generator=generator),
-                         iwae_bound(model, x, num_samples, proposal=q_star, generator=generator))
+        fitted = fit_local_features(model, x, steps=steps, generator=generator)
+    return torch.maximum(*proposal_bounds(model, x, num_samples, fitted=fitted, generator=generator))
 
 
 def _log_joint(model, image, z, max_decodes):
