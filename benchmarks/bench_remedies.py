@@ -229,19 +229,22 @@ def write_results(data):
         f"`benchmarks/bench_remedies.py --seeds {data['seeds']} --iwae-samples {data['iwae_samples']}`: every model "
         "by the conv VAE's recipe (its learning rate and stopping rule, tuned for the plain model only), seeds 0 to "
         f"{data['seeds'] - 1}; the after-the-fact prior is fitted to the plain model's codes without retraining. "
-        "Test split (1,000 digits, fixed binarization) scored once per model; −log p(x) is −L_K, the IWAE bound with "
+        "Test split (1,000 digits, fixed binarization) scored once per model with −L_K, the IWAE bound (an upper bound "
+        "on −log p(x)) with "
         "the best available proposal: per digit the larger of the bounds with the model's own q(z|x) and with the "
         "fitted q*_x (each digit's encoder outputs fitted to its ELBO, every weight fixed), as notebook 06 does. The "
         "difference is the remedy's −log p(x) minus the plain model's, seed by seed: the mean ± its standard error "
         "over the training seeds, on these 1,000 test digits (another set of test digits would add its own error), "
         "and in how many seeds the remedy won (negative is better for the remedy). Equal time: the "
-        "remedy's best validation epoch within the plain model's training seconds of the same seed (wall-clock "
+        "remedy's best validation epoch within the plain model's training seconds of the same seed, the epoch that "
+        "crosses the budget included (where the remedy's best epoch came within that time, its equal-time model is "
+        "its trained one; wall-clock "
         "seconds on a shared machine: the cost of an epoch relative to the plain model's varied between seeds by up "
         "to a fifth, so the equal-time epochs carry that timing noise). The last column "
         "scores with each model's own q(z|x) as the only proposal: a comparison that is unfair to the model whose "
         "bound is furthest from its best one. Per-seed numbers (also with the fitted proposal alone), holes, ELBO "
         "surgery and gaps: `benchmarks/remedies.json`.", "",
-        "| model | trained s (median) | −log p(x) (median) | difference | at equal time | difference, own q as "
+        "| model | trained s (median) | −L_K (median) | difference | at equal time | difference, own q as "
         "proposal |",
         "|---|---:|---:|---:|---:|---:|", *rows], day=data["date"], machine_name=data["machine"])
     print("\n".join(rows))
