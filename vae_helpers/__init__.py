@@ -14,6 +14,7 @@ SUBMODULES = (
     "bits",
     "checkpoints",
     "config",
+    "conditional",
     "conjugate",
     "cpus",
     "data",
