@@ -39,14 +39,14 @@ test: $(BIN)/.installed browser-deps
 html: $(BIN)/.installed
 	$(BIN)/python -m series_tools.book
 
-# Speed, memory, model quality against the peer and the collapse fixes over seeds, written to benchmarks/RESULTS.md (about 80 minutes on 2
+# Speed, memory, model quality against the peer, the collapse fixes, the remedies and the conditional models over seeds, written to benchmarks/RESULTS.md (well over an hour on 2
 # cores; not part of the tests); as root also the series and the widgets inside a Binder-like box (1 CPU, 2 GB). Every script runs even when one misses its budget; then make fails at the end.
 # The README's run-time column is restamped from the new figures.
 # The tuning scripts are not part of it: benchmarks/tune_conv.py chose the conv VAE's widths (run it by hand when the
 # architecture changes, then retrain the checkpoints with python -m vae_helpers.pretrained), and
 # benchmarks/tune_training.py chooses every compared model's learning rate and batch size for bench_quality.py
 # (benchmarks/tuning.json; run it by hand when a compared model changes).
-BENCHMARKS := bench_import bench_training bench_widgets bench_browser bench_notebooks bench_book bench_quality bench_collapse bench_remedies
+BENCHMARKS := bench_import bench_training bench_widgets bench_browser bench_notebooks bench_book bench_quality bench_collapse bench_remedies bench_conditional
 bench: $(BIN)/.installed
 	@status=0; for script in $(BENCHMARKS); do \
 	  echo "== benchmarks/$$script.py"; $(BIN)/python benchmarks/$$script.py || status=1; done; \

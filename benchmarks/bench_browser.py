@@ -7,8 +7,8 @@ driven by real input events, one at a time, as a learner would:
 - a kernel-backed widget (a LiveFigure: its figure is a PNG the kernel renders): key presses on its first slider
   (ArrowRight, or ArrowLeft at the slider's end); timed from the keydown event's own timestamp to the animation
   frame after the new figure has been decoded and drawn on the page's canvas;
-- an in-page widget (explorers/touch.py): mouse moves over the map, and a stroke on the drawing canvas, spaced by a
-  random part of a frame so that they meet the screen's frames at every phase; timed by the widget itself, from
+- an in-page widget (explorers/touch.py, explorers/conditional.py): mouse moves over a map (05's latent map, 11's
+  style plane), and a stroke on a drawing canvas (05's, 11's completion pad), spaced by a random part of a frame so that they meet the screen's frames at every phase; timed by the widget itself, from
   the pointer event's timestamp to the animation frame after its canvases were drawn.
 Medians and 95th percentiles over `--events` events per widget go to benchmarks/RESULTS.md. A timer started in
 playwright would add its own ~40 ms; these use the page's clock only.
@@ -67,12 +67,17 @@ def widget_cells(page):
         cell = cells.nth(index)
         # The editor's own lines, as text: inner_text is empty for a cell whose rendering content-visibility skips.
         lines = [line for line in cell.locator(".jp-InputArea-editor .cm-line").all_text_contents() if line.strip()]
-        calls = [line for line in lines if "explorer(" in line or "explorers.touch." in line]
+        calls = [line for line in lines if "explorer(" in line or "explorers.touch." in line
+                 or "explorers.conditional." in line]
         source = (calls or lines)[-1].strip()  # the call that builds the widget
         if cell.locator(".vae-touch-map").count():
             found.append((source, cell, "map"))
         elif cell.locator(".vae-touch-draw").count():
             found.append((source, cell, "draw"))
+        elif cell.locator(".vae-touch-complete").count():
+            found.append((source, cell, "complete"))
+        elif cell.locator(".vae-touch-ask").count():
+            found.append((source, cell, "ask"))
         elif cell.locator(".vae-figure").count() and cell.locator(".widget-slider .noUi-handle").count():
             found.append((source, cell, "slider"))
     return found
@@ -107,8 +112,8 @@ def settled_box(page, widget):
     return widget.locator("canvas").first.bounding_box()
 
 
-def time_map(page, cell, events):
-    widget = cell.locator(".vae-touch-map").first
+def time_map(page, cell, events, kind="map"):
+    widget = cell.locator(f".vae-touch-{kind}").first
     box = settled_box(page, widget)
     for step in range(events):  # a slow diagonal sweep
         t = step / max(1, events - 1)
@@ -118,8 +123,8 @@ def time_map(page, cell, events):
     return widget.evaluate("el => el.__latencies")[-events:]
 
 
-def time_draw(page, cell, events):
-    widget = cell.locator(".vae-touch-draw").first
+def time_draw(page, cell, events, kind="draw"):
+    widget = cell.locator(f".vae-touch-{kind}").first
     widget.locator("button:has-text('Clear')").click()
     box = settled_box(page, widget)
     page.page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
@@ -133,7 +138,9 @@ def time_draw(page, cell, events):
     return widget.evaluate("el => el.__latencies")[-events:]
 
 
-TIMERS = {"slider": time_slider, "map": time_map, "draw": time_draw}
+TIMERS = {"slider": time_slider, "map": time_map, "draw": time_draw,
+          "complete": lambda page, cell, events: time_draw(page, cell, events, "complete"),  # 11: a stroke on the pad
+          "ask": lambda page, cell, events: time_map(page, cell, events, "ask")}  # 11: a sweep over the style plane
 JITTER = random.Random(0)
 
 
@@ -172,7 +179,8 @@ def main():
     from playwright.sync_api import sync_playwright
 
     notebooks = sorted(path.name for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
-                       if "explorer(" in path.read_text() or "explorers.touch" in path.read_text())
+                       if any(call in path.read_text() for call in ("explorer(", "explorers.touch",
+                                                                    "explorers.conditional")))
     notebooks = [name for name in notebooks if not args.only or name[:2] in args.only]
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
         root, home = Path(folder) / "root", Path(folder) / "home"

@@ -55,6 +55,10 @@ SERIES = (
      "the best prior is the aggregate posterior; a mixture, the VampPrior and a prior fitted after training; an IAF "
      "posterior with its log-determinant checked; what each buys in nats over five seeds and at equal time, with a "
      "widget that switches the prior of a 2-D VAE"),
+    ("11_the_conditional_vae", "The conditional VAE",
+     "ask for a digit and keep its style across labels; how much of the label the code keeps; Bayes' rule as a "
+     "classifier and the label's worth in log p(x); completing a digit from one to three quadrants against a "
+     "one-prediction network, in nats over five seeds; draw part of a digit in the page and watch its completions"),
 )
 # Where the series is published: the one place the address is written. The setup cell (Colab branch) and the
 # README's badges are stamped from it; change it here and run `python -m series_tools.series`.

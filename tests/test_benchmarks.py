@@ -165,3 +165,16 @@ def test_a_seeds_trained_models_are_saved_for_rescoring_and_load_back_equal(tmp_
             assert torch.equal(saved, again), (name, key)
     with pytest.raises(SystemExit, match="without --rescore"):
         bench_remedies.load_trained(8)
+
+
+def test_the_conditional_summary_pairs_each_seed_and_counts_the_cvaes_wins():
+    from bench_conditional import summarise
+    runs = [{"accuracy": 0.9 + 0.01 * s, "log_px_difference": d, "probe_accuracy": {"cvae": 0.2, "plain": 0.8},
+             "completion": {str(n): {"cvae": 50.0 - n, "baseline": 60.0 - n + d, "difference": -10.0 - d}
+                            for n in (1, 2, 3)}}
+            for s, d in zip(range(3), (1.0, -0.5, 2.0))]
+    summary = summarise(runs)
+    assert summary["log_px_wins"] == 2 and summary["accuracy"][0] == pytest.approx(0.91)
+    assert summary["log_px_difference"] == pytest.approx((2.5 / 3, statistics.stdev([1.0, -0.5, 2.0]) / 3 ** 0.5))
+    assert summary["completion"]["2"]["difference"][0] == pytest.approx(-10.0 - 2.5 / 3)
+    assert summary["completion"]["1"]["cvae_wins"] == 3

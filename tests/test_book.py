@@ -246,6 +246,34 @@ def test_the_prior_switcher_runs_without_a_kernel(offline_page, site):
 
 
 @pytest.mark.browser
+def test_the_conditional_widgets_run_without_a_kernel(offline_page, site):
+    base, _ = site
+    page = offline_page
+    open_page(page, base, "11_the_conditional_vae")
+    widget = page.locator(".vae-touch-complete").first
+    widget.scroll_into_view_if_needed()
+    first = widget.locator("canvas[aria-label='completion 1']")
+    before = first.evaluate("c => c.toDataURL()")
+    widget.locator("button:has-text('Use a test digit')").click()  # the second test digit
+    assert first.evaluate("c => c.toDataURL()") != before, "the completions did not change with the test digit"
+    before = first.evaluate("c => c.toDataURL()")
+    widget.locator("button:has-text('1 visible')").press("Enter")  # the keyboard
+    assert first.evaluate("c => c.toDataURL()") != before, "the completions did not change with the layout"
+    page.screenshot(path=REPO_ROOT / "build" / "book-11-completion.png")
+    ask = page.locator(".vae-touch-ask").first
+    ask.scroll_into_view_if_needed()
+    asked = ask.locator("canvas[aria-label='asked for']")
+    before = asked.evaluate("c => c.toDataURL()")
+    box = ask.locator("canvas[aria-label^='latent map']").bounding_box()
+    page.mouse.move(box["x"] + 0.8 * box["width"], box["y"] + 0.3 * box["height"])
+    assert asked.evaluate("c => c.toDataURL()") != before, "the plane did not decode a new style"
+    # each decoder's weights once on the page (two models), and no test hooks
+    assert page.locator("script[id^='vae-widget-state-']").count() == 2
+    assert ask.get_attribute("data-decoded") is None
+    assert page.refused == []
+
+
+@pytest.mark.browser
 def test_search_finds_a_page_and_the_index_lists_the_series(offline_page, site):
     base, _ = site
     page = offline_page

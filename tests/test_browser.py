@@ -14,7 +14,8 @@ import torch
 
 from vae_helpers.config import REPO_ROOT
 from vae_helpers.distributions import DiagonalGaussian, gaussian_kl
-from vae_helpers.explorers import touch
+from vae_helpers import completion
+from vae_helpers.explorers import conditional, touch
 from vae_helpers.widgets import in_page
 
 from .browser.lab import LabServer, NotebookPage
@@ -39,6 +40,7 @@ WIDGET_CHECKS = {
 
 TOUCH_NOTEBOOK = "05_your_first_vae.ipynb"  # has both in-page widgets: drag through the map, draw a digit
 PRIOR_NOTEBOOK = "10_learned_priors_and_flow_posteriors.ipynb"  # the prior switcher, drawn in the page
+CONDITIONAL_NOTEBOOK = "11_the_conditional_vae.ipynb"  # complete a digit, ask for a digit: decoders in the page
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +48,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
-    for name in [*WIDGET_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
+    for name in [*WIDGET_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK, CONDITIONAL_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)
     # Smoke-test sizes (fewer epochs and digits): the widgets are the same, and tests/test_notebooks.py checks the
     # full runs' numbers already; the full runs would add minutes here. The in-page widgets' test hooks on.
@@ -188,6 +190,67 @@ def test_switch_the_prior_with_the_keyboard_and_the_mouse_in_jupyterlab(lab, bro
     page.close()
 
 
+def test_complete_a_digit_and_ask_for_one_with_the_mouse_and_the_keyboard_in_jupyterlab(lab, browser):
+    """11's in-page widgets: a stroke drawn with the mouse in the visible part, the layout changed with a button, a
+    style picked on the plane and a label typed; every completion and decoded digit compared with torch's."""
+    page = NotebookPage(browser, lab, CONDITIONAL_NOTEBOOK)
+    assert_math_typeset(page)
+    page.run_all()
+    assert page.error_outputs() == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    reference = conditional.complete_digit()  # the shipped model and the same fixed draws of z as the notebook's
+
+    widget = page.panel.locator(".vae-touch-complete").first
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=SCREENSHOTS / "11_complete_before.png")
+    widget.locator("button:has-text('Clear')").click()
+    empty = json.loads(widget.get_attribute("data-condition"))
+    assert set(empty) == {completion.HIDDEN, 0}  # two visible quadrants, no ink
+    first = widget.locator("canvas[aria-label='completion 1']")
+    before = canvas_pixels(first)
+    pad = widget.locator("canvas[aria-label^='drawing']")
+    box = pad.bounding_box()
+    page.page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.2 * box["height"])
+    page.page.mouse.down()
+    for step in range(1, 16):  # a stroke down the left half: the upper part of a 1, say
+        page.page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + (0.2 + 0.04 * step) * box["height"])
+    page.page.mouse.up()
+    assert canvas_pixels(first) != before, "the completions did not follow the stroke"
+    condition = torch.tensor(json.loads(widget.get_attribute("data-condition")))
+    visible = completion.visible_mask(2).reshape(-1)
+    assert (condition[~visible] == completion.HIDDEN).all() and 10 < condition[visible].sum() < 200
+    shown = torch.tensor(json.loads(widget.get_attribute("data-completions")))
+    np.testing.assert_allclose(shown.numpy(), reference.completions(condition).reshape(len(shown), -1).numpy(),
+                               atol=1e-4)
+    widget.locator("button:has-text('3 visible')").click()
+    assert widget.locator("button[aria-pressed='true']").inner_text() == "3 visible"
+    condition = torch.tensor(json.loads(widget.get_attribute("data-condition")))
+    assert (condition == completion.HIDDEN).sum() == 196  # only the bottom-right quadrant is left to complete
+    widget.screenshot(path=SCREENSHOTS / "11_complete_after.png")
+
+    reference = conditional.ask_for_a_digit()
+    widget = page.panel.locator(".vae-touch-ask").first
+    widget.scroll_into_view_if_needed()
+    plane = widget.locator("canvas[aria-label^='latent map']")
+    box = plane.bounding_box()
+    before = widget.get_attribute("data-decoded")
+    for step in range(10):
+        page.page.mouse.move(box["x"] + box["width"] * (0.3 + 0.03 * step), box["y"] + box["height"] * 0.4)
+    assert widget.get_attribute("data-decoded") != before, "the row did not follow the pointer"
+    z = json.loads(widget.get_attribute("data-z"))
+    np.testing.assert_allclose(json.loads(widget.get_attribute("data-decoded")),
+                               reference.decoded(z).reshape(10, -1).numpy(), atol=1e-4)
+    plane.click()  # pins the style under the pointer
+    pinned = json.loads(widget.get_attribute("data-z"))
+    plane.press("7")
+    plane.press("ArrowUp")
+    assert widget.locator("button[aria-pressed='true']").get_attribute("aria-label") == "ask for a 7"
+    assert json.loads(widget.get_attribute("data-z")) == pytest.approx([pinned[0], pinned[1] + 0.1], abs=1e-6)
+    widget.screenshot(path=SCREENSHOTS / "11_ask_after.png")
+    assert page.error_outputs() == []
+    page.close()
+
+
 def assert_math_typeset(page):
     """MathJax marks what it cannot typeset (e.g. \\tag inside aligned) with <mjx-merror>; none may appear. However
     busy the machine: wait until the typeset formulas stop increasing, not for a fixed time."""
@@ -201,7 +264,7 @@ def test_the_other_notebooks_render_their_math_without_errors(tmp_path_factory, 
     """The notebooks no widget test opens (those check their math as they run); no kernel is needed to read."""
     root = tmp_path_factory.mktemp("math-root")
     names = [path.name for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-             if path.name not in {*WIDGET_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK}]
+             if path.name not in {*WIDGET_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK, CONDITIONAL_NOTEBOOK}]
     assert names  # 00, 02 and 06
     for name in names:
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)

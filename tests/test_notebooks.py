@@ -22,7 +22,8 @@ CHECKED_EXPECTATIONS = {"00_start_here.ipynb", "01_bayes_rule_and_the_intractabl
                         "04_the_reparameterization_trick.ipynb",
                         "05_your_first_vae.ipynb", "06_the_convolutional_vae.ipynb",
                         "07_exploring_the_latent_space.ipynb", "08_when_training_goes_wrong.ipynb",
-                        "09_pixels_likelihoods_and_blur.ipynb", "10_learned_priors_and_flow_posteriors.ipynb"}
+                        "09_pixels_likelihoods_and_blur.ipynb", "10_learned_priors_and_flow_posteriors.ipynb",
+                        "11_the_conditional_vae.ipynb"}
 
 
 def test_the_series_starts_with_notebook_00():

@@ -33,7 +33,7 @@ SLOW_TO_SCORE = {"grey_categorical"}
 @pytest.mark.parametrize("name", sorted(set(pretrained.SHIPPED) - SLOW_TO_SCORE))
 def test_the_recorded_test_score_is_the_shipped_weights_score_on_the_test_split(name):
     model, record = pretrained.load_pretrained(name)
-    scores = pretrained.test_scores(model, record["training"])
+    scores = pretrained.test_scores(model, record["training"], name)
     # float32 sums over 1,000 digits of ~100 nats, or of a few bits per dimension
     assert scores == pytest.approx(record["test"], abs=1e-3)
 

@@ -14,6 +14,7 @@ SUBMODULES = (
     "bits",
     "checkpoints",
     "config",
+    "completion",
     "conditional",
     "conjugate",
     "cpus",

@@ -3,6 +3,9 @@
     one_hot                labels (N,) -> (N, num_classes) conditions, after checking every label is a class
     class_log_likelihoods  log p(x | y) for every label y, each by the importance-weighted bound: (B, num_classes)
     bayes_posterior        log p(y | x) and log p(x) from log p(x | y) and the class prior, by Bayes' rule (01)
+    log_class_prior        log p(y) from the training labels' frequencies
+    confusion_matrix       counts of (true class, predicted class)
+    label_probe            how much of the label a code holds: a logistic regression's test accuracy on the codes
 
 A conditional model (models.VAE with condition_dim = num_classes) defines p(x | y) = integral of p(x | z, y) p(z) dz
 for each label; Bayes' rule turns those ten densities into a classifier, p(y | x) = p(x | y) p(y) / p(x), with the
@@ -63,3 +66,42 @@ def bayes_posterior(log_likelihoods, log_prior):
     log_joint = log_likelihoods + log_prior
     log_evidence = torch.logsumexp(log_joint, dim=-1)
     return log_joint - log_evidence.unsqueeze(-1), log_evidence
+
+
+def log_class_prior(labels, num_classes=10):
+    """log p(y): the classes' frequencies among `labels` (the training split's), (num_classes,); a class that never
+    occurs is refused, since Bayes' rule could then never name it."""
+    counts = torch.bincount(torch.as_tensor(labels).long(), minlength=num_classes)[:num_classes]
+    if len(counts) != num_classes or (counts == 0).any():
+        raise ValueError(f"every class 0..{num_classes - 1} needs at least one label; counts {counts.tolist()}")
+    return (counts / counts.sum()).log()
+
+
+def confusion_matrix(labels, predicted, num_classes=10):
+    """counts[i, j]: how many digits of class i were classified as j, (num_classes, num_classes)."""
+    labels, predicted = torch.as_tensor(labels).long(), torch.as_tensor(predicted).long()
+    return torch.bincount(labels * num_classes + predicted, minlength=num_classes**2).view(num_classes, num_classes)
+
+
+def label_probe(train_codes, train_labels, test_codes, test_labels, num_classes=10, steps=100):
+    """How much of the label a code still carries: the test accuracy of a multinomial logistic regression fitted to
+    the training codes (L-BFGS on the cross-entropy, no penalty; the codes standardised by the training codes' mean
+    and spread). Chance is the largest class's share; a code that holds the class scores near 1."""
+    mean, spread = train_codes.mean(0), train_codes.std(0).clamp(min=1e-6)
+    train_x, test_x = (train_codes - mean) / spread, (test_codes - mean) / spread
+    probe = torch.nn.Linear(train_x.shape[1], num_classes)
+    torch.nn.init.zeros_(probe.weight)
+    torch.nn.init.zeros_(probe.bias)  # a deterministic start: the fit does not depend on a random seed
+    optimizer = torch.optim.LBFGS(probe.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
+    train_labels = torch.as_tensor(train_labels).long()
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(probe(train_x), train_labels)
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    with torch.no_grad():
+        return (probe(test_x).argmax(1) == torch.as_tensor(test_labels).long()).float().mean().item()

@@ -240,6 +240,13 @@ class ConvVAE(VAE):
 
 
 MODEL_CLASSES = {cls.__name__: cls for cls in (MLPVAE, ConvVAE)}
+
+
+def model_classes():
+    """The classes build_model builds by name: these two, and notebook 11's completion models, which build on MLPVAE
+    (imported here, on first use, since their module imports this one)."""
+    from vae_helpers.completion import CompletionBaseline, CompletionVAE
+    return MODEL_CLASSES | {cls.__name__: cls for cls in (CompletionVAE, CompletionBaseline)}
 # The parts a checkpoint's record may name and build_model builds, by qualified name (what parts.describe writes).
 SHIPPED_PARTS = {f"{cls.__module__}.{cls.__qualname__}": cls
                  for cls in (likelihoods.ContinuousBernoulliLikelihood, likelihoods.GaussianLikelihood,
@@ -251,8 +258,9 @@ def build_model(model_class, model_config):
     """Create a model from its class name and config(), e.g. build_model("ConvVAE", {"latent_dim": 16, ...}). Parts
     the package ships (SHIPPED_PARTS) are built from the record too; a model of other parts is built by whoever wrote
     them, and loaded with load_checkpoint(path, model)."""
-    if model_class not in MODEL_CLASSES:
-        raise ValueError(f"model_class must be one of {sorted(MODEL_CLASSES)}, got {model_class!r}")
+    classes = model_classes()
+    if model_class not in classes:
+        raise ValueError(f"model_class must be one of {sorted(classes)}, got {model_class!r}")
     config = dict(model_config)
     for role in DEFAULTS.keys() & config.keys():
         settings = dict(config[role])
@@ -261,7 +269,7 @@ def build_model(model_class, model_config):
             raise ValueError(f"the record's {role} is {name!r}, which build_model does not make: build the model "
                              f"with that {role} and pass it to load_checkpoint(path, model)")
         config[role] = SHIPPED_PARTS[name](**settings)
-    return MODEL_CLASSES[model_class](**config)
+    return classes[model_class](**config)
 
 
 def _mlp_layers(widths):

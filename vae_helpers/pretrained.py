@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from vae_helpers import bits, checkpoints, config, data, flows, likelihoods, priors, training
-from vae_helpers.models import ConvVAE, build_model
+from vae_helpers import bits, checkpoints, completion, conditional, config, data, flows, likelihoods, priors, training
+from vae_helpers.models import VAE, ConvVAE, build_model
 from vae_helpers.parts import BernoulliLikelihood, describe
 
 
@@ -25,6 +25,7 @@ class Recipe:
     model_class: str
     model_config: dict
     training: dict = field(default_factory=dict)  # fit() settings; FIT_DEFAULTS fill in the rest
+    condition: str | None = None  # what a conditional model reads: "label" (one-hot) or "quadrants" (completion)
 
 
 # At most 300 epochs; stop when the validation ELBO has not improved for 20 (the MLPs stop long before).
@@ -114,6 +115,20 @@ def _remedy_recipes():
     return conv | mlp
 
 
+# Notebook 11: conditional models. The label reaches 06's conv VAE (to compare its log p(x) with 06's and to classify
+# by Bayes' rule) and 05's 2-D MLP (whose style plane the page draws); completing a digit from 1, 2 or 3 visible
+# quadrants takes an MLP CVAE of the hidden pixels and, as Pyro's baseline, the same network without z. The
+# completion models see each training digit once per layout, so an epoch is three times as long.
+NUM_CLASSES = 10
+COMPLETION_WIDTHS = [128, 128]
+CONDITIONAL = {
+    "conv_cvae_16d": Recipe("ConvVAE", {**CONV, "condition_dim": NUM_CLASSES}, CONV_TRAINING, "label"),
+    "mlp_cvae_2d": Recipe("MLPVAE", {**MLP_2D, "condition_dim": NUM_CLASSES}, STOPPING, "label"),
+    "completion_cvae": Recipe("CompletionVAE", {"latent_dim": 16, "hidden_dims": COMPLETION_WIDTHS,
+                                                "condition_dim": 784}, STOPPING, "quadrants"),
+    "completion_baseline": Recipe("CompletionBaseline", {"hidden_dims": COMPLETION_WIDTHS}, {}, "quadrants"),
+}
+
 SHIPPED = {
     # notebooks 05 and 07: a 2-D latent space you can look at directly
     "mlp_vae_2d": Recipe("MLPVAE", MLP_2D, STOPPING),
@@ -127,6 +142,8 @@ SHIPPED = {
     **GREY,
     # notebook 10: learned priors and a flow posterior
     **_remedy_recipes(),
+    # notebook 11: the conditional VAE
+    **CONDITIONAL,
 }
 DATA_NAME = "mnist-5k"
 
@@ -136,7 +153,8 @@ def recipe_settings(name):
     if name not in SHIPPED:
         raise ValueError(f"name must be one of {', '.join(map(repr, SHIPPED))}, got {name!r}")
     recipe = SHIPPED[name]
-    return recipe.model_class, recipe.model_config, {**training.FIT_DEFAULTS, **recipe.training}
+    defaults = completion.BASELINE_DEFAULTS if recipe.model_class == "CompletionBaseline" else training.FIT_DEFAULTS
+    return recipe.model_class, recipe.model_config, {**defaults, **recipe.training}
 
 
 def new_model(name, dataset=DATA_NAME, seed=None):
@@ -147,6 +165,8 @@ def new_model(name, dataset=DATA_NAME, seed=None):
     torch.manual_seed(settings["seed"] if seed is None else seed)
     model = build_model(model_class, model_config)
     train_images = data.load_digits(dataset, split="train", progress=False).images
+    if not isinstance(model, VAE):  # the completion baseline
+        return model
     if isinstance(model, ConvVAE) and isinstance(model.parts["likelihood"], BernoulliLikelihood):
         model.initialize_output_bias(train_images)
     if isinstance(model.parts["prior"], priors.VampPrior):
@@ -191,30 +211,56 @@ def train(name, num_epochs=None, progress=True, *, dataset=DATA_NAME, limit=None
     if seed is not None:
         settings = {**settings, "seed": seed}
     model = new_model(name, dataset, settings["seed"])
-    train_images, validation_images = (training_images(model, split, dataset, limit) for split in ("train", "validation"))
-    history = training.fit(model, train_images, validation_images, progress=progress, device="cpu",
+    (train_images, train_conditions), (validation_images, validation_conditions) = (
+        training_data(name, model, split, dataset, limit) for split in ("train", "validation"))
+    if isinstance(model, completion.CompletionBaseline):
+        history = completion.fit_baseline(model, train_images, train_conditions, validation_images,
+                                          validation_conditions, progress=progress, **settings)
+        return model.eval(), history, settings
+    history = training.fit(model, train_images, validation_images, train_conditions=train_conditions,
+                           validation_conditions=validation_conditions, progress=progress, device="cpu",
                            after_epoch=after_epoch, **settings)
     return model, history, settings
+
+
+def training_data(name, model, split, dataset=DATA_NAME, limit=None):
+    """(images, conditions) of a split as fit() takes them for recipe `name` (training_images); the conditions are
+    None for an unconditional model, one-hot labels, or each image once per quadrant layout (completion.examples)."""
+    images = training_images(model, split, dataset, limit)
+    condition = SHIPPED[name].condition
+    if condition == "label":
+        labels = data.load_digits(dataset, split=split, limit=limit, progress=False).labels
+        return images, conditional.one_hot(labels, NUM_CLASSES)
+    if condition == "quadrants":
+        return completion.examples(images)[:2]
+    return images, None
 
 
 def training_images(model, split, dataset=DATA_NAME, limit=None):
     """A split of the digits as fit() takes them for `model`: grey levels in [0, 1] (fit binarizes or dequantizes
     them as the recipe says), or whole levels 0-255 for a discrete likelihood."""
     images = data.load_digits(dataset, split=split, limit=limit, progress=False).images
-    return bits.to_levels(images) if model.parts["likelihood"].support == "levels" else images
+    levels = isinstance(model, VAE) and model.parts["likelihood"].support == "levels"
+    return bits.to_levels(images) if levels else images
 
 
 # The test score of a model of grey levels: the importance-weighted bound with this many samples per digit.
 TEST_IWAE_SAMPLES = 100
 
 
-def test_scores(model, settings):
+def test_scores(model, settings, name=None):
     """The scores a checkpoint records, computed once on the test split after validation chose the epoch: the
-    ELBO terms in nats for binary pixels; for grey levels, the mean and standard error over test digits of the
+    ELBO terms in nats for binary pixels (of log p(x | label) for a label's model; for completion, of the hidden
+    pixels given each number of visible quadrants, and the baseline's exact log-likelihood); for grey levels, the mean and standard error over test digits of the
     bits per dimension (bits.bits_per_dim_bound with TEST_IWAE_SAMPLES) where the likelihood is a distribution on
     them, and the mean ELBO terms of the training loss otherwise (BCE on grey levels: not nats)."""
+    condition = SHIPPED[name].condition if name is not None else None
+    if condition == "quadrants":
+        return completion_test_scores(model)
     if settings["binarize"]:
-        return training.evaluate_elbo(model, data.load_digits(DATA_NAME, split="test", binarized=True).images)
+        test = data.load_digits(DATA_NAME, split="test", binarized=True)
+        labels = conditional.one_hot(test.labels, NUM_CLASSES) if condition == "label" else None
+        return training.evaluate_elbo(model, test.images, conditions=labels)
     images = data.load_digits(DATA_NAME, split="test", progress=False).images
     if isinstance(model.parts["likelihood"], BernoulliLikelihood):
         return training.evaluate_elbo(model, images, binary=False)
@@ -222,6 +268,21 @@ def test_scores(model, settings):
     return {"bits_per_dim": per_digit.mean().item(),
             "bits_per_dim_se": (per_digit.std() / len(per_digit) ** 0.5).item(),
             "iwae_samples": TEST_IWAE_SAMPLES}
+
+
+def completion_test_scores(model):
+    """Mean nats of the hidden test pixels for each number of visible quadrants, as {"1_visible_elbo": ...}: the
+    ELBO's terms for the CVAE, the exact log-likelihood for the baseline. Conditions show the grey test digits; the
+    hidden pixels scored are the test split's fixed binarization."""
+    grey = data.load_digits(DATA_NAME, split="test", progress=False).images
+    binary = data.load_digits(DATA_NAME, split="test", binarized=True).images
+    scores = {}
+    for n in completion.QUADRANT_LAYOUTS:
+        c = completion.hide(grey, n)
+        terms = (training.evaluate_elbo(model, binary, conditions=c) if isinstance(model, VAE)
+                 else {"log_likelihood": completion.mean_log_likelihood(model, binary, c)})
+        scores |= {f"{n}_visible_{term}": value for term, value in terms.items()}
+    return scores
 
 
 def data_record():
@@ -236,7 +297,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for name in args.names:
         model, history, settings = train(name)
-        scores = test_scores(model, settings)  # once, after validation chose the epoch
+        scores = test_scores(model, settings, name)  # once, after validation chose the epoch
         path = checkpoints.save_checkpoint(config.CHECKPOINT_DIR / name, model, training=settings, data=data_record(),
                                            history=history, test_scores=scores)
         print(f"{name}: validation chose epoch {history.best_epoch} of {len(history.epoch)} (validation ELBO "

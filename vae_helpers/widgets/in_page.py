@@ -25,15 +25,24 @@ from vae_helpers.distributions import DiagonalGaussian
 from vae_helpers.latent_space import decode_images, encode_images
 from vae_helpers.widgets.live_figure import figure_to_png, new_figure
 
-ESM = (Path(__file__).with_name("in_page_vae.js")).read_text(encoding="utf-8")
+def page_module(name):
+    """The ES module of a widget that runs a network in the page: in_page_core.js (the layer loop, the MNIST recipe,
+    the painting helpers) joined to the widget's own file `name`, so that both widget families share one copy of it."""
+    folder = Path(__file__).parent
+    return "\n".join((folder / file).read_text(encoding="utf-8") for file in ("in_page_core.js", name))
+
+
+ESM = page_module("in_page_vae.js")
 EXTENT = 4.5  # the map shows [-4.5, 4.5]^2: 99.99% of the prior's mass, and almost every test code
 # Set to 1 by the browser tests and benchmarks/bench_browser.py: the page then writes what it computed onto the
 # widget's element (data-decoded, data-mu, ...) and times every input event, which a learner's page need not do.
 HOOKS_VARIABLE = "VAE_WIDGET_HOOKS"
 
 
-def network_spec(model):
-    """The encoder and decoder of an MLP VAE as (layers, weights) for the page's layer loop (in_page_vae.js `forward`).
+def network_spec(model, networks=("encoder", "decoder")):
+    """The encoder and decoder of an MLP VAE as (layers, weights) for the page's layer loop (in_page_core.js
+    `forward`). A conditional VAE sends its decoder only (networks=("decoder",)), whose first layer reads the code and
+    the condition side by side; the page samples z from the prior and never encodes.
 
     Returns ({"encoder": [...], "decoder": [...], "logvar_range": [low, high]}, weights): each layer is
     {"rows", "cols", "offset", "relu"}; weights is one float32 array holding, per layer, its rows x cols matrix
@@ -43,12 +52,12 @@ def network_spec(model):
     the page does not evaluate (another posterior than the diagonal Gaussian, another likelihood than Bernoulli).
     """
     defaults = (parts.DiagonalGaussianPosterior, parts.BernoulliLikelihood)
-    if model.condition_dim or any(type(model.parts[role]) is not cls for role, cls in zip(("posterior", "likelihood"),
-                                                                                         defaults)):
-        raise ValueError("the in-page widgets evaluate an unconditional VAE with a diagonal Gaussian q(z|x) and "
-                         "Bernoulli pixels, like the shipped 'mlp_vae_2d'")
-    chunks, offset, spec = [], 0, {"logvar_range": [parts.LOGVAR_MIN, parts.LOGVAR_MAX]}
-    for part in ("encoder", "decoder"):
+    if (model.condition_dim and "encoder" in networks) or any(
+            type(model.parts[role]) is not cls for role, cls in zip(("posterior", "likelihood"), defaults)):
+        raise ValueError("the in-page widgets evaluate a VAE with a diagonal Gaussian q(z|x) and Bernoulli pixels, "
+                         "like the shipped 'mlp_vae_2d', and of a conditional VAE its decoder only")
+    chunks, offset, spec = [], 0, {"logvar_range": [parts.LOGVAR_MIN, parts.LOGVAR_MAX], "encoder": [], "decoder": []}
+    for part in networks:
         layers = []
         for module in getattr(model, part):
             if isinstance(module, nn.Linear):
@@ -78,10 +87,10 @@ class NetworkWeights(ipywidgets.Widget):
 _shared = {}  # digest of (spec, weights) -> the NetworkWeights widget that holds them
 
 
-def shared_network(model):
-    """The NetworkWeights widget of `model`'s encoder and decoder: the same widget for the same weights, so a page
-    with two widgets of one model carries its weights once."""
-    spec, weights = network_spec(model)
+def shared_network(model, networks=("encoder", "decoder")):
+    """The NetworkWeights widget of `model`'s encoder and decoder (network_spec): the same widget for the same
+    weights, so a page with two widgets of one model carries its weights once."""
+    spec, weights = network_spec(model, networks)
     key = hashlib.sha256(json.dumps(spec).encode() + weights.tobytes()).hexdigest()
     widget = _shared.get(key)
     if widget is None or widget.comm is None:  # never made, or closed since
