@@ -193,7 +193,6 @@ export function allLabels(network, z) {
 
 function renderAsk(model, el, network) {
   const map = new LatentMap(model, 280);
-  map.node.tabIndex = 0;
   const asked = digitPanel("asked for", 140);
   const row10 = Array.from({ length: 10 }, (_, label) => {
     const button = element("button", { padding: "2px", border: "2px solid transparent", background: "none" },
@@ -231,30 +230,11 @@ function renderAsk(model, el, network) {
     if (hooks) Object.assign(root.dataset, { z: JSON.stringify(z), decoded: JSON.stringify(digits) });
   }
 
-  map.node.addEventListener("pointermove", (event) => { show(map.toLatent(event), true); recordLatency(root, event); });
-  map.node.addEventListener("pointerleave", () => show(model.get("z"), false));
-  map.node.addEventListener("pointerdown", (event) => {
-    model.set("z", map.toLatent(event));
-    model.save_changes();
-    show(model.get("z"), false);
-    recordLatency(root, event);
+  pinOnMap(map, model, root, show, (event) => {
+    if (!/^[0-9]$/.test(event.key)) return false;
+    model.set("label", Number(event.key));
+    return true;
   });
-  map.node.addEventListener("keydown", (event) => {
-    if (/^[0-9]$/.test(event.key)) {
-      model.set("label", Number(event.key));
-    } else {
-      const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] }[event.key];
-      if (!steps) return;
-      const step = model.get("key_step"), [z0, z1] = model.get("z"), limit = map.extent;
-      const clamp = (v) => Math.min(limit, Math.max(-limit, v));
-      model.set("z", [clamp(z0 + steps[0] * step), clamp(z1 + steps[1] * step)]);
-    }
-    event.preventDefault();
-    model.save_changes();
-    show(model.get("z"), false);
-    recordLatency(root, event);
-  });
-  model.on("change:z", () => show(model.get("z"), false));
   model.on("change:label", () => show(model.get("z"), false));
   show(model.get("z"), false);
 }

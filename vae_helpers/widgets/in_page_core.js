@@ -326,3 +326,32 @@ function recordLatency(el, event) {
   });
 }
 
+
+// Wire a latent map to show(z, hovering): the pointer hovers over it; a press, or the arrow keys (by "key_step",
+// inside the map), move the pinned point, the model's "z", which the kernel hears. otherKey(event) may take other
+// keys first, returning true when it did (11's plane reads a digit 0-9 as the label to ask for).
+function pinOnMap(map, model, root, show, otherKey = () => false) {
+  map.node.tabIndex = 0;
+  map.node.addEventListener("pointermove", (event) => { show(map.toLatent(event), true); recordLatency(root, event); });
+  map.node.addEventListener("pointerleave", () => show(model.get("z"), false));
+  map.node.addEventListener("pointerdown", (event) => {
+    model.set("z", map.toLatent(event));
+    model.save_changes();
+    show(model.get("z"), false);
+    recordLatency(root, event);
+  });
+  map.node.addEventListener("keydown", (event) => {
+    if (!otherKey(event)) {
+      const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] }[event.key];
+      if (!steps) return;
+      const step = model.get("key_step"), [z0, z1] = model.get("z"), limit = map.extent;
+      const clamp = (v) => Math.min(limit, Math.max(-limit, v));
+      model.set("z", [clamp(z0 + steps[0] * step), clamp(z1 + steps[1] * step)]);
+    }
+    event.preventDefault();
+    model.save_changes();
+    show(model.get("z"), false);
+    recordLatency(root, event);
+  });
+  model.on("change:z", () => show(model.get("z"), false)); // a point set from Python
+}

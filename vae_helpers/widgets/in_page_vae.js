@@ -10,7 +10,6 @@ function renderMap(model, el, network) {
   const help = element("div", { font: "12px sans-serif", color: "#555" });
   help.textContent = "Move the pointer over the map: the digit is decoded where it points. Click to pin a point " +
                      "(or focus the map and use the arrow keys). The cross marks the pinned point.";
-  map.node.tabIndex = 0;
   const row = element("div", { display: "flex", gap: "16px", alignItems: "center", flexWrap: "wrap" });
   row.append(captioned(map.node, "test digits' posterior means, by label (z[0] across, z[1] up)"), element("div"));
   row.lastChild.append(digit.box, readout);
@@ -28,26 +27,7 @@ function renderMap(model, el, network) {
     if (hooks) Object.assign(root.dataset, { z: JSON.stringify(z), decoded: JSON.stringify(probabilities) });
   }
 
-  map.node.addEventListener("pointermove", (event) => { show(map.toLatent(event), true); recordLatency(root, event); });
-  map.node.addEventListener("pointerleave", () => show(model.get("z"), false));
-  map.node.addEventListener("pointerdown", (event) => {
-    model.set("z", map.toLatent(event));
-    model.save_changes();
-    show(model.get("z"), false);
-    recordLatency(root, event);
-  });
-  map.node.addEventListener("keydown", (event) => {
-    const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] }[event.key];
-    if (!steps) return;
-    event.preventDefault();
-    const step = model.get("key_step"), [z0, z1] = model.get("z"), limit = map.extent;
-    const clamp = (v) => Math.min(limit, Math.max(-limit, v));
-    model.set("z", [clamp(z0 + steps[0] * step), clamp(z1 + steps[1] * step)]);
-    model.save_changes();
-    show(model.get("z"), false);
-    recordLatency(root, event);
-  });
-  model.on("change:z", () => show(model.get("z"), false)); // a point set from Python
+  pinOnMap(map, model, root, show);
   show(model.get("z"), false);
 }
 
