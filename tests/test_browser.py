@@ -14,7 +14,7 @@ import torch
 
 from vae_helpers.config import REPO_ROOT
 from vae_helpers.distributions import DiagonalGaussian, gaussian_kl
-from vae_helpers import completion
+from vae_helpers import completion, data as vae_helpers_data
 from vae_helpers.explorers import conditional, touch
 from vae_helpers.widgets import in_page
 
@@ -226,6 +226,10 @@ def test_complete_a_digit_and_ask_for_one_with_the_mouse_and_the_keyboard_in_jup
     assert widget.locator("button[aria-pressed='true']").inner_text() == "3 visible"
     condition = torch.tensor(json.loads(widget.get_attribute("data-condition")))
     assert (condition == completion.HIDDEN).sum() == 196  # only the bottom-right quadrant is left to complete
+    widget.locator("button:has-text('Use a test digit')").click()  # the second test digit, its visible part exact
+    second = vae_helpers_data.load_digits(split="test", limit=2).images[1:]
+    np.testing.assert_allclose(json.loads(widget.get_attribute("data-condition")),
+                               completion.hide(second, 3).reshape(-1).numpy(), atol=1e-6)
     widget.screenshot(path=SCREENSHOTS / "11_complete_after.png")
 
     reference = conditional.ask_for_a_digit()

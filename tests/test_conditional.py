@@ -65,3 +65,17 @@ def test_class_log_likelihoods_needs_a_conditional_model():
     model = MLPVAE(latent_dim=2, hidden_dims=(16,)).eval()
     with pytest.raises(ValueError, match="conditioned on a one-hot label"):
         conditional.class_log_likelihoods(model, torch.zeros(1, 1, 28, 28), 5)
+
+
+def test_a_ring_inside_a_ring_defeats_the_linear_probe_but_not_the_nearest_neighbours():
+    generator = torch.Generator().manual_seed(0)
+    angles = torch.rand(800, generator=generator) * 2 * math.pi
+    labels = torch.arange(800) % 2
+    radius = 1.0 + 2.0 * labels + 0.1 * torch.randn(800, generator=generator)
+    codes = torch.stack([radius * angles.cos(), radius * angles.sin()], 1)
+    train, test = slice(0, 600), slice(600, 800)
+    linear = conditional.label_probe(codes[train], labels[train], codes[test], labels[test], num_classes=2)
+    nearest = conditional.nearest_neighbour_probe(codes[train], labels[train], codes[test], labels[test])
+    assert linear < 0.7 and nearest == 1.0  # no line separates the rings; every neighbour lies on the right one
+    shifted = torch.cat([codes, labels[:, None] * 5.0], 1)  # a third coordinate that is the label itself
+    assert conditional.label_probe(shifted[train], labels[train], shifted[test], labels[test], num_classes=2) == 1.0

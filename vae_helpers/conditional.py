@@ -6,6 +6,7 @@
     log_class_prior        log p(y) from the training labels' frequencies
     confusion_matrix       counts of (true class, predicted class)
     label_probe            how much of the label a code holds: a logistic regression's test accuracy on the codes
+    nearest_neighbour_probe  the same by a vote of nearest codes, which needs no linear boundary
 
 A conditional model (models.VAE with condition_dim = num_classes) defines p(x | y) = integral of p(x | z, y) p(z) dz
 for each label; Bayes' rule turns those ten densities into a classifier, p(y | x) = p(x | y) p(y) / p(x), with the
@@ -105,3 +106,15 @@ def label_probe(train_codes, train_labels, test_codes, test_labels, num_classes=
         optimizer.step(closure)
     with torch.no_grad():
         return (probe(test_x).argmax(1) == torch.as_tensor(test_labels).long()).float().mean().item()
+
+
+def nearest_neighbour_probe(train_codes, train_labels, test_codes, test_labels, num_neighbours=10):
+    """The same question without the linear limit: the test accuracy of a vote among each test code's
+    num_neighbours nearest training codes (Euclidean distance after the same standardisation as label_probe; a
+    tie goes to the smallest label)."""
+    mean, spread = train_codes.mean(0), train_codes.std(0).clamp(min=1e-6)
+    distances = torch.cdist((test_codes - mean) / spread, (train_codes - mean) / spread)
+    neighbours = torch.as_tensor(train_labels).long()[distances.topk(num_neighbours, largest=False).indices]
+    num_classes = int(neighbours.max()) + 1
+    votes = torch.nn.functional.one_hot(neighbours, num_classes).sum(1)  # (N, num_classes)
+    return (votes.argmax(1) == torch.as_tensor(test_labels).long()).float().mean().item()

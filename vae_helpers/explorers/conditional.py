@@ -88,10 +88,10 @@ class CompletionWidget(InPageDecoder):
 
     def snapshot_png(self):
         c = completion.hide(self.first_digit, self.num_visible)
-        shown = torch.cat([torch.where(c < 0, 0.35, c), self.completions(c)[:5]])  # hidden pixels grey
-        figure = new_figure(6.4, 1.6)
+        shown = torch.cat([torch.where(c < 0, 0.35, c), self.completions(c)])  # hidden pixels grey
+        figure = new_figure(7.2, 1.3)
         for ax, image, title in zip(figure.subplots(1, len(shown)), shown, ["visible", *[f"draw {k + 1}"
-                                                                                     for k in range(5)]]):
+                                                                                     for k in range(len(shown) - 1)]]):
             ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
             ax.set(xticks=[], yticks=[])
             ax.set_title(title, fontsize=9)

@@ -82,8 +82,8 @@ function renderComplete(model, el, network) {
   const left = element("div", { display: "flex", flexDirection: "column", gap: "6px" });
   left.append(pad, buttons);
   const right = element("div", { display: "flex", flexDirection: "column", gap: "6px" });
-  right.append(captioned(grid, `${zs.length} completions: z drawn from the prior, the hidden part decoded ` +
-                               "(inside the orange line)"), readout);
+  right.append(captioned(grid, `${zs.length} completions: z drawn from the prior; inside the orange line, the ` +
+                               "hidden pixels' probabilities given z and the visible part"), readout);
   const row = element("div", { display: "flex", gap: "16px", alignItems: "flex-start", flexWrap: "wrap" });
   row.append(left, right);
   el.append(row);
@@ -113,7 +113,7 @@ function renderComplete(model, el, network) {
 
   function update(send) {
     pen.drawImage(inkCanvas, 0, 0);
-    pen.fillStyle = "rgba(150, 150, 150, 0.85)";
+    pen.fillStyle = "rgb(150, 150, 150)"; // opaque: what is hidden stays hidden, the test digit's rest included
     for (let i = 0; i < SIDE * SIDE; i++) if (!mask[i]) pen.fillRect((i % SIDE) * cell, Math.floor(i / SIDE) * cell, cell, cell);
     traceHidden(pen, mask, cell, "#f90");
     const c = condition(), drawn = c.some((v) => v > 0);
@@ -121,7 +121,7 @@ function renderComplete(model, el, network) {
     results.forEach((values, k) => paintCompletion(shown[k].getContext("2d"), values, mask, scale));
     readout.textContent = drawn
       ? "Each completion is one draw of z: compare them where the visible part leaves the digit open."
-      : "The visible part is empty: the completions are what the model draws from nothing (draw, or use a test digit).";
+      : "The visible part has no ink: the completions are what the model draws for that (draw, or use a test digit).";
     if (hooks) Object.assign(root.dataset, { condition: JSON.stringify(c), completions: JSON.stringify(results) });
     if (send) { model.set("condition", c); model.save_changes(); }
   }
