@@ -5,7 +5,7 @@
     bayes_posterior        log p(y | x) and log p(x) from log p(x | y) and the class prior, by Bayes' rule (01)
     log_class_prior        log p(y) from the training labels' frequencies
     confusion_matrix       counts of (true class, predicted class)
-    label_probe            how much of the label a code holds: a logistic regression's test accuracy on the codes
+    label_probe            how much of the label a code holds linearly: a logistic regression's test accuracy
     nearest_neighbour_probe  the same by a vote of nearest codes, which needs no linear boundary
 
 A conditional model (models.VAE with condition_dim = num_classes) defines p(x | y) = integral of p(x | z, y) p(z) dz
@@ -85,7 +85,7 @@ def confusion_matrix(labels, predicted, num_classes=10):
 
 
 def label_probe(train_codes, train_labels, test_codes, test_labels, num_classes=10, steps=100):
-    """How much of the label a code still carries: the test accuracy of a multinomial logistic regression fitted to
+    """How much of the label a code carries linearly: the test accuracy of a multinomial logistic regression fitted to
     the training codes (L-BFGS on the cross-entropy, no penalty; the codes standardised by the training codes' mean
     and spread). Chance is the largest class's share; a code that holds the class scores near 1."""
     mean, spread = train_codes.mean(0), train_codes.std(0).clamp(min=1e-6)
