@@ -106,9 +106,14 @@ class CompletionVAE(MLPVAE):
     def complete(self, c, num_samples, generator=None):
         """num_samples completions of each condition c (N, 1, H, W): z drawn from the prior and decoded, hidden pixels
         as probabilities and visible ones as given; (num_samples, N, 1, H, W)."""
-        z = torch.randn(num_samples * len(c), self.latent_dim, generator=generator)
-        repeated = c.repeat(num_samples, *([1] * (c.dim() - 1)))
-        probabilities = torch.sigmoid(self.decode(z, repeated)).view(num_samples, *c.shape)
+        return self.completions_at(torch.randn(num_samples, self.latent_dim, generator=generator), c)
+
+    @torch.no_grad()
+    def completions_at(self, z, c):
+        """The completion of each condition c (N, 1, H, W) at each code z (K, latent_dim), as complete() draws them
+        (the widget's fixed draws): (K, N, 1, H, W)."""
+        repeated = c.repeat(len(z), *([1] * (c.dim() - 1)))  # condition n for code k at row k * N + n
+        probabilities = torch.sigmoid(self.decode(z.repeat_interleave(len(c), 0), repeated)).view(len(z), *c.shape)
         return with_visible(probabilities, c.expand_as(probabilities))
 
 

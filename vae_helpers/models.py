@@ -247,6 +247,8 @@ def model_classes():
     (imported here, on first use, since their module imports this one)."""
     from vae_helpers.completion import CompletionBaseline, CompletionVAE
     return MODEL_CLASSES | {cls.__name__: cls for cls in (CompletionVAE, CompletionBaseline)}
+
+
 # The parts a checkpoint's record may name and build_model builds, by qualified name (what parts.describe writes).
 SHIPPED_PARTS = {f"{cls.__module__}.{cls.__qualname__}": cls
                  for cls in (likelihoods.ContinuousBernoulliLikelihood, likelihoods.GaussianLikelihood,

@@ -251,8 +251,8 @@ TEST_IWAE_SAMPLES = 100
 def test_scores(model, settings, name=None):
     """The scores a checkpoint records, computed once on the test split after validation chose the epoch: the
     ELBO terms in nats for binary pixels (of log p(x | label) for a label's model; for completion, of the hidden
-    pixels given each number of visible quadrants, and the baseline's exact log-likelihood); for grey levels, the mean and standard error over test digits of the
-    bits per dimension (bits.bits_per_dim_bound with TEST_IWAE_SAMPLES) where the likelihood is a distribution on
+    pixels given each number of visible quadrants, and the baseline's exact log-likelihood); for grey levels, the
+    mean and standard error over test digits of the bits per dimension (bits.bits_per_dim_bound with TEST_IWAE_SAMPLES) where the likelihood is a distribution on
     them, and the mean ELBO terms of the training loss otherwise (BCE on grey levels: not nats)."""
     condition = SHIPPED[name].condition if name is not None else None
     if condition == "quadrants":

@@ -81,10 +81,7 @@ class CompletionWidget(InPageDecoder):
         """What the page shows for a condition (1, 1, 28, 28) or 784 numbers: one completion per draw in .eps,
         (K, 1, 28, 28) pixel probabilities (visible pixels as given)."""
         c = torch.as_tensor(condition, dtype=torch.float32).reshape(1, 1, 28, 28)
-        with torch.inference_mode():
-            z = torch.tensor(self.eps)
-            probabilities = torch.sigmoid(self.model.decode(z, c.expand(len(z), -1, -1, -1)))
-        return completion.with_visible(probabilities, c.expand_as(probabilities))
+        return self.model.completions_at(torch.tensor(self.eps), c)[:, 0]
 
     def snapshot_png(self):
         c = completion.hide(self.first_digit, self.num_visible)

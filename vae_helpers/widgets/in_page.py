@@ -25,6 +25,7 @@ from vae_helpers.distributions import DiagonalGaussian
 from vae_helpers.latent_space import decode_images, encode_images
 from vae_helpers.widgets.live_figure import figure_to_png, new_figure
 
+
 def page_module(name):
     """The ES module of a widget that runs a network in the page: in_page_core.js (the layer loop, the MNIST recipe,
     the painting helpers) joined to the widget's own file `name`, so that both widget families share one copy of it."""
