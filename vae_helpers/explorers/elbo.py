@@ -2,12 +2,15 @@
 
 import math
 
+import matplotlib.colors
 import torch
 
 from vae_helpers import conjugate, distributions
-from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
+from vae_helpers.widgets import new_figure, nice_limit
+from vae_helpers.widgets.page_figure import PageFigure, slider_control
 
-Z_GRID = torch.linspace(-4.0, 5.0, 451, dtype=torch.float64)
+Z_GRID_SPEC = (-4.0, 5.0, 451)  # linspace's arguments, which the page gets too
+Z_GRID = torch.linspace(*Z_GRID_SPEC, dtype=torch.float64)
 # The five bars of the waterfall, left to right: eq. 3.4 builds the ELBO, then eq. 3.3 adds the gap.
 BAR_LABELS = ("E_q[log p(x|z)]", "−KL(q‖p(z))", "=ELBO", "+KL(q‖p(z|x))", "=log p(x)")
 BAR_COLORS = ("tab:blue", "tab:orange", "navy", "tab:red", "grey")
@@ -56,8 +59,49 @@ def _title(ax, text):
     ax.text(0.5, 1.02, text, transform=ax.transAxes, ha="center", va="bottom", fontsize="large")
 
 
+GAPS = (8.0, 4.0, 2.0, 1.0, 0.5, 0.2, 0.05)  # the map's contours: ELBO = log p(x) - gap
+
+
+def elbo_contours(x, noise_std, prior_std):
+    """The map's contour lines: [(gap, [(N, 2) array of (mean, log std) points, ...])] for each of GAPS, where the
+    exact ELBO over (mu, log sigma) is log p(x) - gap. Computed once (they do not depend on q), sent to the page."""
+    import contourpy  # matplotlib's own contouring
+
+    means, log_stds = elbo_landscape_axes()
+    landscape = conjugate.elbo_terms(x, means, log_stds[:, None].exp(), prior_std, noise_std)["elbo"]
+    log_evidence = conjugate.log_evidence(x, prior_std, noise_std).item()
+    generator = contourpy.contour_generator(means.numpy(), log_stds.numpy(), landscape.numpy())
+    return [(gap, generator.lines(log_evidence - gap)) for gap in GAPS]
+
+
+def elbo_readout(q_mean, q_std, x, noise_std, prior_std):
+    terms = conjugate.elbo_terms(x, q_mean, q_std, prior_std, noise_std)
+    return {"ELBO": terms["elbo"].item(), "KL(q||p(z|x))": terms["kl_to_posterior"].item(),
+            "log p(x)": terms["log_evidence"].item(), "E_q[log p(x|z)]": terms["reconstruction"].item(),
+            "KL(q||p(z))": terms["kl_to_prior"].item()}
+
+
 def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
-    """Build sliders for q's mean and width; q, the posterior and the waterfall ELBO + KL = log p(x) update live."""
+    """Sliders for q's mean and width; q, the posterior and the waterfall ELBO + KL = log p(x) update live, computed
+    in the page (page_plot.js mirrors elbo_terms and elbo_waterfall). x and the model are fixed when it is built."""
+    model = {"x": x, "noise_std": noise_std, "prior_std": prior_std}
+    controls = [slider_control("q_mean", "q mean μ", -2.0, 3.0, q_mean, 0.05),
+                slider_control("q_std", "q width σ", 0.1, 2.0, q_std, 0.02)]
+    means, log_stds = elbo_landscape_axes()
+    contours = [[f"{gap:g}", [line.round(5).tolist() for line in lines]]
+                for gap, lines in elbo_contours(x, noise_std, prior_std)]
+    post_mean, post_std = conjugate.posterior(x, prior_std, noise_std)
+    data = {**model, "z_grid": list(Z_GRID_SPEC), "floor": BAR_FLOOR, "bar_labels": list(BAR_LABELS),
+            "bar_colours": [matplotlib.colors.to_hex(colour) for colour in BAR_COLORS], "contours": contours,
+            "map_x": [means[0].item(), means[-1].item()], "map_y": [log_stds[0].item(), log_stds[-1].item()],
+            "posterior": [post_mean.item(), post_std.item()]}
+    return PageFigure("elbo", controls, lambda **values: elbo_readout(**values, **model),
+                      lambda **values: elbo_still(**values, **model), data=data,
+                      description="q against the posterior, the ELBO's waterfall, and q on the ELBO's contours")
+
+
+def elbo_still(q_mean, q_std, x, noise_std, prior_std):
+    """The explorer's figure at one setting, drawn by matplotlib (for viewers without JavaScript)."""
     figure = new_figure(12.5, 3.4)
     ax_density, ax_bars, ax_map = figure.subplots(1, 3, width_ratios=[1, 1.25, 0.9])
     styles = {"prior": ("prior p(z)", "tab:grey", "--"), "posterior": ("posterior p(z|x)", "tab:green", "-"),
@@ -90,8 +134,7 @@ def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
     # contours labelled by the gap log p(x) - ELBO; the moving dot is q, the star the posterior.
     means, log_stds = elbo_landscape_axes()
     landscape = conjugate.elbo_terms(x, means, log_stds[:, None].exp(), prior_std, noise_std)["elbo"]
-    gaps = (8.0, 4.0, 2.0, 1.0, 0.5, 0.2, 0.05)
-    levels = {log_evidence - gap: f"{gap:g}" for gap in gaps}
+    levels = {log_evidence - gap: f"{gap:g}" for gap in GAPS}
     contours = ax_map.contour(means.numpy(), log_stds.numpy(), landscape.numpy(), levels=sorted(levels),
                               colors="0.55", linewidths=1, linestyles="solid")
     ax_map.clabel(contours, fmt=levels, fontsize="x-small")
@@ -129,13 +172,8 @@ def elbo_explorer(q_mean=-0.5, q_std=1.2, x=1.5, noise_std=0.75, prior_std=1.0):
                 "log p(x)": terms["log_evidence"].item(), "E_q[log p(x|z)]": terms["reconstruction"].item(),
                 "KL(q||p(z))": terms["kl_to_prior"].item()}
 
-    controls = {
-        "q_mean": slider("q mean μ", -2.0, 3.0, q_mean, 0.05),
-        "q_std": slider("q width σ", 0.1, 2.0, q_std, 0.02),
-    }
-    # The two horizontal lines are redrawn too, so that they stay on top of the bars.
-    changing = [*lines.values(), *bars, evidence_line, zero_line, *labels, q_dot]
-    return LiveFigure(figure, update, controls, changing=changing)
+    update(q_mean, q_std)
+    return figure
 
 
 EXPLORERS = {"elbo": elbo_explorer}

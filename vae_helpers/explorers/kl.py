@@ -9,9 +9,11 @@ from matplotlib.ticker import MaxNLocator
 
 from vae_helpers import distributions
 from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
+from vae_helpers.widgets.page_figure import PageFigure, slider_control
 
 # Wide enough that every density the sliders allow has negligible mass outside it (the plots show [-8, 8]).
-Z_GRID = torch.linspace(-20.0, 20.0, 2001, dtype=torch.float64)
+Z_GRID_SPEC = (-20.0, 20.0, 2001)  # linspace's arguments, which the page gets too
+Z_GRID = torch.linspace(*Z_GRID_SPEC, dtype=torch.float64)
 Z_SHOWN = (-8.0, 8.0)
 MIXTURE_STD = 0.6  # width of each peak of the two-peaked p
 # Every second grid point of the shown range is drawn: 401 points are plenty for a smooth curve.
@@ -45,48 +47,43 @@ def gaussian_kl_curves(mean_p, std_p, mean_q, std_q, z=Z_GRID):
             "kl_pq": kl((mean_p, std_p), (mean_q, std_q)), "kl_qp": kl((mean_q, std_q), (mean_p, std_p))}
 
 
-def gaussian_kl_explorer(mean_p=0.0, std_p=1.0, mean_q=1.0, std_q=0.5):
-    """Sliders for two Gaussians p and q; their densities, the integrands of KL(p||q) and KL(q||p), both KLs live."""
+def gaussian_kl_readout(mean_p, std_p, mean_q, std_q):
+    curves = gaussian_kl_curves(mean_p, std_p, mean_q, std_q)
+    return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
+
+
+def gaussian_kl_still(mean_p, std_p, mean_q, std_q):
+    """The explorer's figure at one setting, drawn by matplotlib (for viewers without JavaScript)."""
     figure = new_figure(8, 3.2)
     ax_density, ax_integrand = figure.subplots(1, 2)
-    z, zeros = _shown(Z_GRID), _shown(torch.zeros_like(Z_GRID))
-    line_p = ax_density.plot(z, zeros, color="tab:blue", lw=2, label="p")[0]
-    line_q = ax_density.plot(z, zeros, color="tab:orange", lw=2, ls="--", label="q")[0]
-    line_pq = ax_integrand.plot(z, zeros, color="tab:blue", lw=2)[0]
-    line_qp = ax_integrand.plot(z, zeros, color="tab:orange", lw=2, ls="--")[0]
+    curves = gaussian_kl_curves(mean_p, std_p, mean_q, std_q)
+    z = _shown(Z_GRID)
+    ax_density.plot(z, _shown(curves["p"]), color="tab:blue", lw=2, label="p")
+    ax_density.plot(z, _shown(curves["q"]), color="tab:orange", lw=2, ls="--", label="q")
+    ax_integrand.plot(z, _shown(curves["integrand_pq"]), color="tab:blue", lw=2)
+    ax_integrand.plot(z, _shown(curves["integrand_qp"]), color="tab:orange", lw=2, ls="--")
     ax_integrand.axhline(0, color="grey", lw=0.5)
     ax_density.set(xlim=Z_SHOWN, xlabel="z", ylabel="density")
     ax_integrand.set(xlim=Z_SHOWN, xlabel="z", ylabel="p log(p/q)  and  q log(q/p)")
     _few_ticks(ax_density)
     _few_ticks(ax_integrand)
-    # Only the densities get a legend (each legend costs redraw time): the title names the integrands by colour.
     ax_density.legend(loc="upper left", fontsize="small")
-    title = ax_integrand.set_title(" \n ", fontsize="medium")
+    ax_density.set_ylim(0, nice_limit(1.35 * max(curves["p"].max().item(), curves["q"].max().item())))
+    ax_integrand.set_title(f"area under blue p log(p/q): KL(p||q) = {curves['kl_pq']:.3g}\n"
+                           f"area under orange q log(q/p): KL(q||p) = {curves['kl_qp']:.3g}", fontsize="medium")
+    return figure
 
-    def update(mean_p, std_p, mean_q, std_q):
-        curves = gaussian_kl_curves(mean_p, std_p, mean_q, std_q)
-        for line, key in ((line_p, "p"), (line_q, "q"), (line_pq, "integrand_pq"), (line_qp, "integrand_qp")):
-            line.set_ydata(_shown(curves[key]))
-        # Head room above the densities keeps the legend clear of them.
-        ax_density.set_ylim(0, nice_limit(1.35 * max(curves["p"].max().item(), curves["q"].max().item())))
-        integrands = torch.cat([curves["integrand_pq"][_SHOWN], curves["integrand_qp"][_SHOWN]])
-        low, high = min(integrands.min().item(), 0.0), max(integrands.max().item(), 0.1)
-        # Limits in round steps: they change now and then, and only then are the axes redrawn (LiveFigure). The
-        # integrands span 0.5 to thousands, so the steps are coarse (1, 2, 5); the lower limit is at least a tenth
-        # of the upper one, so a small negative dip does not move it at every step.
-        top = nice_limit(high + 0.1 * (high - low), steps=(1, 2, 5))
-        ax_integrand.set_ylim(-nice_limit(max(-low + 0.05 * (high - low), 0.1 * top)), top)
-        title.set_text(f"area under blue p log(p/q): KL(p||q) = {curves['kl_pq']:.3g}\n"
-                       f"area under orange q log(q/p): KL(q||p) = {curves['kl_qp']:.3g}")
-        return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"]}
 
-    controls = {
-        "mean_p": slider("mean of p", -3.0, 3.0, mean_p, 0.1),
-        "std_p": slider("std of p", 0.2, 3.0, std_p, 0.05),
-        "mean_q": slider("mean of q", -3.0, 3.0, mean_q, 0.1),
-        "std_q": slider("std of q", 0.2, 3.0, std_q, 0.05),
-    }
-    return LiveFigure(figure, update, controls, changing=[line_p, line_q, line_pq, line_qp, title])
+def gaussian_kl_explorer(mean_p=0.0, std_p=1.0, mean_q=1.0, std_q=0.5):
+    """Sliders for two Gaussians p and q; their densities, the integrands of KL(p||q) and KL(q||p), both KLs live,
+    computed in the page (page_plot.js mirrors gaussian_kl_curves)."""
+    controls = [slider_control("mean_p", "mean of p", -3.0, 3.0, mean_p, 0.1),
+                slider_control("std_p", "std of p", 0.2, 3.0, std_p, 0.05),
+                slider_control("mean_q", "mean of q", -3.0, 3.0, mean_q, 0.1),
+                slider_control("std_q", "std of q", 0.2, 3.0, std_q, 0.05)]
+    return PageFigure("gaussian_kl", controls, gaussian_kl_readout, gaussian_kl_still,
+                      data={"z_grid": list(Z_GRID_SPEC), "z_shown": list(Z_SHOWN)},
+                      description="two Gaussians p and q, and the integrands of both KL divergences")
 
 
 def mixture_log_prob(z, separation, std=MIXTURE_STD):

@@ -3,11 +3,13 @@
 import torch
 
 from vae_helpers import conjugate
-from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
+from vae_helpers.widgets import new_figure, nice_limit
+from vae_helpers.widgets.page_figure import PageFigure, slider_control
 
 # Wider than the plot (z in [-6, 6]) so that the numerical evidence stays exact at every slider setting: with the
 # prior width and the noise both at 3, the joint density still has about 3% of its mass outside [-6, 6].
-Z_GRID = torch.linspace(-15.0, 15.0, 1501, dtype=torch.float64)
+Z_GRID_SPEC = (-15.0, 15.0, 1501)  # linspace's arguments, which the page gets too
+Z_GRID = torch.linspace(*Z_GRID_SPEC, dtype=torch.float64)
 Z_SHOWN = (-6.0, 6.0)
 _SHOWN = (Z_GRID >= Z_SHOWN[0]) & (Z_GRID <= Z_SHOWN[1])
 
@@ -48,37 +50,42 @@ def posterior_curves(x, noise_std, prior_std, z=Z_GRID):
             "evidence": log_evidence.exp().item(), "log_evidence": log_evidence.item()}
 
 
-def posterior_explorer(x=1.5, noise_std=0.8, prior_std=1.0):
-    """Sliders for the observed x, the noise s and the prior width; the three curves and p(x) update live."""
+def posterior_readout(x, noise_std, prior_std):
+    """The numbers the explorer shows under its figure (the page computes the same, in page_plot.js)."""
+    curves = posterior_curves(x, noise_std, prior_std)
+    mean, std = conjugate.posterior(x, prior_std, noise_std)
+    return {"p(x)": curves["evidence"], "log p(x)": curves["log_evidence"], "posterior mean": mean.item(),
+            "posterior std": std.item()}
+
+
+def posterior_still(x, noise_std, prior_std):
+    """The explorer's figure at one setting, drawn by matplotlib (for viewers without JavaScript)."""
     figure = new_figure(7, 3)
     ax = figure.add_subplot()
     styles = {"prior": ("prior p(z)", "tab:blue", "--"), "likelihood": ("likelihood p(x|z)", "tab:orange", ":"),
               "posterior": ("posterior p(z|x)", "tab:green", "-")}
-    lines = {key: ax.plot(_shown(Z_GRID), _shown(torch.zeros_like(Z_GRID)), color=color, linestyle=style, lw=2,
-                          label=label)[0]
-             for key, (label, color, style) in styles.items()}
-    observed = ax.axvline(x, color="grey", lw=1, label="observed x")
-    title = ax.set_title(" ", fontsize="medium")
-    ax.set(xlim=Z_SHOWN, xlabel="z", ylabel="density")
+    curves = posterior_curves(x, noise_std, prior_std)
+    for key, (label, color, style) in styles.items():
+        ax.plot(_shown(Z_GRID), _shown(curves[key]), color=color, linestyle=style, lw=2, label=label)
+    ax.axvline(x, color="grey", lw=1, label="observed x")
+    ax.set(xlim=Z_SHOWN, ylim=(0, nice_limit(1.1 * max(curves[key].max().item() for key in styles))), xlabel="z",
+           ylabel="density")
     ax.legend(loc="upper left", fontsize="small")
+    mean, std = conjugate.posterior(x, prior_std, noise_std)
+    ax.set_title(f"p(x) = {curves['evidence']:.4g}   posterior N({mean.item():.2f}, {std.item():.2f}²)",
+                 fontsize="medium")
+    return figure
 
-    def update(x, noise_std, prior_std):
-        curves = posterior_curves(x, noise_std, prior_std)
-        for key, line in lines.items():
-            line.set_ydata(_shown(curves[key]))
-        observed.set_xdata([x, x])
-        ax.set_ylim(0, nice_limit(1.1 * max(curves[key].max().item() for key in lines)))  # steps: few full redraws
-        mean, std = conjugate.posterior(x, prior_std, noise_std)
-        title.set_text(f"p(x) = {curves['evidence']:.4g}   posterior N({mean.item():.2f}, {std.item():.2f}²)")
-        return {"p(x)": curves["evidence"], "log p(x)": curves["log_evidence"], "posterior mean": mean.item(),
-                "posterior std": std.item()}
 
-    controls = {
-        "x": slider("observed x", -4.0, 4.0, x, 0.1),
-        "noise_std": slider("noise s", 0.1, 3.0, noise_std, 0.05),
-        "prior_std": slider("prior width", 0.2, 3.0, prior_std, 0.05),
-    }
-    return LiveFigure(figure, update, controls, changing=[*lines.values(), observed, title])
+def posterior_explorer(x=1.5, noise_std=0.8, prior_std=1.0):
+    """Sliders for the observed x, the noise s and the prior width; the three curves and p(x) update live, computed
+    in the page (page_plot.js mirrors posterior_curves)."""
+    controls = [slider_control("x", "observed x", -4.0, 4.0, x, 0.1),
+                slider_control("noise_std", "noise s", 0.1, 3.0, noise_std, 0.05),
+                slider_control("prior_std", "prior width", 0.2, 3.0, prior_std, 0.05)]
+    return PageFigure("posterior", controls, posterior_readout, posterior_still,
+                      data={"z_grid": list(Z_GRID_SPEC), "z_shown": list(Z_SHOWN)},
+                      description="prior, likelihood and posterior over z, with p(x) in the title")
 
 
 EXPLORERS = {"posterior": posterior_explorer}
