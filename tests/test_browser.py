@@ -24,18 +24,28 @@ SCREENSHOTS = REPO_ROOT / "build" / "browser-screenshots"
 # (notebook, text in the widget cell's source, how to move it): "slider:N" presses ArrowRight N times on the
 # first slider handle of the cell; "button:LABEL" clicks the button with that label.
 WIDGET_CHECKS = {
-    "01_bayes_rule_and_the_intractable_evidence.ipynb": [("posterior_explorer(", "slider:5"),
-                                                         ("naive_monte_carlo_explorer(", "slider:5"),
-                                                         ("naive_monte_carlo_explorer(", "button:New samples")],
-    "02_kl_divergence.ipynb": [("gaussian_kl_explorer(", "slider:5"), ("mixture_fit_explorer(", "slider:5")],
-    "03_variational_inference_and_the_elbo.ipynb": [("elbo_explorer(", "slider:5")],
-    "04_the_reparameterization_trick.ipynb": [("gradient_explorer(", "slider:5")],
     "07_exploring_the_latent_space.ipynb": [("generation_explorer(", "button:New digits"),
                                             ("traversal_explorer(", "slider:5"),
                                             ("interpolation_explorer(", "slider:5"),
                                             ("uncertainty_explorer(", "slider:5")],
     "08_when_training_goes_wrong.ipynb": [("beta_ladder_explorer(", "slider:2")],
     "09_pixels_likelihoods_and_blur.ipynb": [("likelihood_explorer(", "slider:3")],
+}
+
+# The figures computed in the page (PageFigure): (notebook, text in the cell's source, how to move it, the explorer
+# whose Python readout the page's must equal). "keys:N" presses ArrowRight N times on the first slider; "click:TEXT"
+# clicks the button with that text.
+PAGE_FIGURE_CHECKS = {
+    "01_bayes_rule_and_the_intractable_evidence.ipynb": [
+        ("posterior_explorer(", "keys:5", "posterior.posterior"),
+        ("naive_monte_carlo_explorer(", "keys:5", "evidence.naive_monte_carlo"),
+        ("naive_monte_carlo_explorer(", "click:New samples", "evidence.naive_monte_carlo")],
+    "02_kl_divergence.ipynb": [("gaussian_kl_explorer(", "keys:5", "kl.gaussian_kl"),
+                               ("mixture_fit_explorer(", "keys:5", "kl.mixture_fit")],
+    "03_variational_inference_and_the_elbo.ipynb": [("elbo_explorer(", "keys:5", "elbo.elbo")],
+    "04_the_reparameterization_trick.ipynb": [("gradient_explorer(", "keys:5", "gradients.gradients"),
+                                              ("gradient_explorer(", "click:64", "gradients.gradients"),
+                                              ("gradient_explorer(", "click:∂/∂σ", "gradients.gradients")],
 }
 
 TOUCH_NOTEBOOK = "05_your_first_vae.ipynb"  # has both in-page widgets: drag through the map, draw a digit
@@ -48,7 +58,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
-    for name in [*WIDGET_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK, CONDITIONAL_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
+    for name in [*WIDGET_CHECKS, *PAGE_FIGURE_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK, CONDITIONAL_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)
     # Smoke-test sizes (fewer epochs and digits): the widgets are the same, and tests/test_notebooks.py checks the
     # full runs' numbers already; the full runs would add minutes here. The in-page widgets' test hooks on.
@@ -90,6 +100,46 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, lab, browser):
         page.wait_for(lambda: figure.evaluate("c => c.toDataURL()") != before, 120,
                       f"{snippet} to redraw after {action}")
         cell.screenshot(path=SCREENSHOTS / f"{stem}_after.png")
+        assert page.error_outputs() == [], f"{snippet}: an error appeared after {action}"
+    page.close()
+
+
+@pytest.mark.parametrize("notebook", sorted(PAGE_FIGURE_CHECKS))
+def test_the_figures_computed_in_the_page_follow_the_keyboard_and_show_pythons_numbers(notebook, lab, browser):
+    """Each figure of 01-04 in JupyterLab: a key press or a click redraws it in the page, and the numbers it shows
+    are the Python readout's for the values the page now holds (tests/test_page_figures.py checks the grid)."""
+    from vae_helpers.explorers import all_explorers
+
+    explorers = all_explorers()
+    page = NotebookPage(browser, lab, notebook)
+    page.run_all()
+    assert page.error_outputs() == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for step, (snippet, action, name) in enumerate(PAGE_FIGURE_CHECKS[notebook]):
+        cell = page.widget_cell(snippet)
+        figure = cell.locator(".vae-page-figure").first
+        figure.wait_for(state="visible", timeout=120_000)
+        canvases = figure.locator("canvas")
+        stem = f"{notebook[:2]}_page_{step}_{snippet.strip('(')}"
+        cell.screenshot(path=SCREENSHOTS / f"{stem}_before.png")
+        before = [canvases.nth(k).evaluate("c => c.toDataURL()") for k in range(canvases.count())]
+        kind, _, argument = action.partition(":")
+        if kind == "keys":
+            slider = figure.locator("input[type=range]").first
+            slider.focus()
+            for _ in range(int(argument)):
+                slider.press("ArrowRight")
+        else:
+            figure.locator(f"button:text-is('{argument}')").click()
+        after = [canvases.nth(k).evaluate("c => c.toDataURL()") for k in range(canvases.count())]
+        assert after != before, f"{snippet}: {action} did not redraw the figure"
+        cell.screenshot(path=SCREENSHOTS / f"{stem}_after.png")
+        values, shown = figure.evaluate("el => [el.__values, el.__readout]")
+        widget = explorers[name]()
+        settings = {key: value for key, value in values.items() if key in widget.values()}
+        if "New samples" in values:
+            settings["seed"] = values["New samples"]
+        assert shown == pytest.approx(widget.readout(**settings), rel=1e-9, abs=1e-12), f"{snippet} at {values}"
         assert page.error_outputs() == [], f"{snippet}: an error appeared after {action}"
     page.close()
 

@@ -1,12 +1,15 @@
-"""Drive every widget of the series from Python: each control, moved to its extremes, changes the image and keeps
-every displayed number finite. New explorers are picked up from vae_helpers.explorers automatically."""
+"""Drive every kernel-backed widget of the series from Python: each control, moved to its extremes, changes the
+image and keeps every displayed number finite. New explorers are picked up from vae_helpers.explorers automatically.
+(The figures the page computes, PageFigure, are driven in tests/test_page_figures.py.)"""
 
 import ipywidgets as widgets
 import pytest
 
 from vae_helpers.explorers import all_explorers
+from vae_helpers.widgets import LiveFigure
 
-EXPLORERS = all_explorers()
+ALL_EXPLORERS = all_explorers()
+EXPLORERS = {name: factory for name, factory in ALL_EXPLORERS.items() if isinstance(factory(), LiveFigure)}
 
 
 def extreme_values(control):
@@ -21,7 +24,7 @@ def extreme_values(control):
 
 
 def test_the_series_has_explorers():
-    assert "posterior.posterior" in EXPLORERS
+    assert "posterior.posterior" in ALL_EXPLORERS and "latent.traversal" in EXPLORERS
 
 
 @pytest.mark.parametrize("name", sorted(EXPLORERS))

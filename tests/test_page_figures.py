@@ -138,3 +138,70 @@ def test_the_arrays_reach_the_page_as_float64_in_their_layout():
                                     arrays={"a": np.arange(6.0).reshape(2, 3), "b": torch.tensor([0.1, 0.2], dtype=torch.float64)})
     assert widget.array_layout == {"a": [0, [2, 3]], "b": [6, [2]]}
     assert np.frombuffer(widget.arrays, "<f8").tolist() == [0, 1, 2, 3, 4, 5, 0.1, 0.2]
+
+
+@pytest.mark.browser
+def test_the_page_draws_the_seeded_normals_python_draws(page_js):
+    from vae_helpers import seeded
+
+    for seed in (0, 1, 1001, 2**32 - 1):
+        page = page_js.evaluate("([seed, n]) => Array.from(pf.seededNormals(seed, n))", [seed, 5000])
+        np.testing.assert_allclose(page, seeded.standard_normal(seed, 5000).numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.browser
+def test_the_mixture_maps_and_their_minima_are_pythons(page_js):
+    from vae_helpers.explorers import kl
+
+    widget = kl.mixture_fit_explorer()
+    for separation in (0.0, 2.0, 2.6, 4.0, 6.0):
+        page = page_js.evaluate("""([separation, data]) => {
+            const found = pf.mixtureLandscape(separation, data);
+            return { forward: Array.from(found.maps.forward), reverse: Array.from(found.maps.reverse),
+                     minima: found.minima };
+        }""", [separation, widget.data])
+        maps = kl.mixture_kl_maps(separation)
+        for direction in ("forward", "reverse"):
+            np.testing.assert_allclose(page[direction], maps[direction].flatten().numpy(), **TOLERANCE)
+            expected = kl.kl_minima(separation, direction, maps[direction])
+            assert len(page["minima"][direction]) == len(expected), f"{direction} at {separation}"
+            # the same compass search from the same cells: a near-tie may step differently in the last digit
+            np.testing.assert_allclose(page["minima"][direction], expected, atol=1e-6)
+    compare_curves(page_js, widget, lambda mean_q, std_q, separation: {
+        key: value for key, value in kl.mixture_fit_curves(mean_q, std_q, separation).items() if key in ("p", "q")},
+        ["p", "q"])
+
+
+@pytest.mark.browser
+def test_the_gradient_estimates_and_histograms_are_pythons(page_js):
+    from vae_helpers.explorers import gradients
+
+    def curves(name, mu, sigma, num_samples, baseline, wrt):
+        score, pathwise, exact = gradients.gradient_estimates(name, mu, sigma, num_samples, baseline, wrt)
+        edges, score_counts, path_counts = gradients.histogram_counts(score, pathwise, exact)
+        return {"score": score, "pathwise": pathwise, "edges": edges, "firstCounts": score_counts,
+                "secondCounts": path_counts}
+
+    compare_curves(page_js, gradients.gradient_explorer(), curves,
+                   ["score", "pathwise", "edges", "firstCounts", "secondCounts"])
+
+
+@pytest.mark.browser
+def test_the_naive_monte_carlo_runs_region_and_ellipse_are_pythons(page_js):
+    from vae_helpers.explorers import evidence
+
+    widget = evidence.naive_monte_carlo_explorer()
+    settings = [{"noise_std": s, "latent_dim": d, "New samples": seed}
+                for s, d, seed in [(0.1, 2, 0), (2.0, 2, 3), (3.0, 16, 0), (0.55, 9, 1)]]
+    results = page_compute(page_js, widget, settings, ["running", "inside", "ellipse", "z"])
+    for values, result in zip(settings, results):
+        expected = evidence.naive_monte_carlo(values["latent_dim"], values["noise_std"], seed=values["New samples"])
+        message = f"at {values}"
+        np.testing.assert_allclose(result["z"], expected["z"].flatten().numpy(), err_msg=message, **TOLERANCE)
+        np.testing.assert_allclose(result["running"], expected["running"].flatten().numpy(), err_msg=message,
+                                   rtol=1e-9, atol=1e-9)
+        assert result["inside"] == expected["inside"].int().tolist(), message
+        np.testing.assert_allclose(result["ellipse"], expected["ellipse"].numpy(), err_msg=message, **TOLERANCE)
+        readout = widget.readout(**{"noise_std": values["noise_std"], "latent_dim": values["latent_dim"],
+                                    "seed": values["New samples"]})
+        assert result["readout"] == pytest.approx(readout, rel=1e-9, abs=1e-12)

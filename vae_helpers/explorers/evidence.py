@@ -6,12 +6,12 @@ the posterior's 95% region (in all D dimensions), and the edge of that region's 
 running estimate from the first k samples, for a few independent sets of samples, against the exact value.
 """
 
-import ipywidgets as widgets
 import torch
 from matplotlib.ticker import NullLocator
 
-from vae_helpers import linear_gaussian
-from vae_helpers.widgets import LiveFigure, new_figure, slider
+from vae_helpers import linear_gaussian, seeded
+from vae_helpers.widgets import new_figure
+from vae_helpers.widgets.page_figure import PageFigure, slider_control
 
 NUM_SAMPLES = 1000  # K, prior samples per estimate (as in notebook 01)
 NUM_RUNS = 5  # independent estimates drawn on the right; the first one's samples are the dots on the left
@@ -19,9 +19,10 @@ VIEW = (-4.0, 4.0)
 # The errors reach about -11,000 nats at the sliders' far end (s = 0.1, D = 16); below -10,000 a line leaves the plot
 ERROR_RANGE = (-20_000.0, 5.0)
 ERROR_TICKS = (-10_000, -1000, -100, -10, -1, 0, 1)
-# The samples' seeds start here, clear of the seeds that make W (0) and x (1): with a shared seed, the first prior
-# sample would be the very z that made x, and its estimate would land tens of nats too high.
+# The samples' seeds (of vae_helpers.seeded, which the page draws too) start here: seed k of the "New samples" button
+# is SAMPLE_SEED_BASE + k. W and x come from torch's generator (linear_gaussian) and reach the page as numbers.
 SAMPLE_SEED_BASE = 1_000
+OBSERVATION_SEED = 1  # linear_gaussian.observation's default seed
 
 
 def naive_monte_carlo(latent_dim, noise_std, seed=0, num_samples=NUM_SAMPLES, num_runs=NUM_RUNS):
@@ -34,8 +35,7 @@ def naive_monte_carlo(latent_dim, noise_std, seed=0, num_samples=NUM_SAMPLES, nu
     """
     W = linear_gaussian.weights(latent_dim)
     x = linear_gaussian.observation(W, noise_std)
-    generator = torch.Generator().manual_seed(SAMPLE_SEED_BASE + seed)
-    z = torch.randn(num_runs, num_samples, latent_dim, generator=generator, dtype=torch.float64)
+    z = seeded.standard_normal(SAMPLE_SEED_BASE + seed, (num_runs, num_samples, latent_dim))
     log_likelihoods = linear_gaussian.log_likelihood(W, x, z, noise_std)  # (num_runs, K)
     mean, precision = linear_gaussian.posterior(W, x, noise_std)
     return {
@@ -48,8 +48,37 @@ def naive_monte_carlo(latent_dim, noise_std, seed=0, num_samples=NUM_SAMPLES, nu
     }
 
 
+def naive_monte_carlo_readout(noise_std, latent_dim, seed=0):
+    result = naive_monte_carlo(latent_dim, noise_std, seed=seed)
+    exact, estimate = result["log_evidence"], result["running"][0, -1].item()
+    return {"exact log p(x)": exact, f"estimate (K = {NUM_SAMPLES})": estimate, "error": estimate - exact,
+            "largest weight": result["largest_weight"], "share inside": result["inside"].double().mean().item()}
+
+
 def naive_monte_carlo_explorer(noise_std=2.0, latent_dim=2):
-    """Sliders for the noise s and the latent dimension D, and a button for new prior samples."""
+    """Sliders for the noise s and the latent dimension D, and a button for new prior samples. The page computes
+    it all (page_plot.js mirrors naive_monte_carlo and linear_gaussian's formulas) from W and x's draws, sent once."""
+    W = linear_gaussian.weights(linear_gaussian.MAX_LATENT_DIM)
+    z_true, noise = [], []  # what observation() draws for each D (the same generator, so D changes them)
+    for dim in range(1, linear_gaussian.MAX_LATENT_DIM + 1):
+        generator = torch.Generator().manual_seed(OBSERVATION_SEED)
+        z_true.append(torch.nn.functional.pad(torch.randn(dim, generator=generator, dtype=torch.float64),
+                                              (0, linear_gaussian.MAX_LATENT_DIM - dim)))
+        noise.append(torch.randn(linear_gaussian.DATA_DIM, generator=generator, dtype=torch.float64))
+    chi2 = {dim: linear_gaussian.chi2_quantile(0.95, dim) for dim in range(1, linear_gaussian.MAX_LATENT_DIM + 1)}
+    data = {"data_dim": linear_gaussian.DATA_DIM, "max_latent_dim": linear_gaussian.MAX_LATENT_DIM,
+            "num_samples": NUM_SAMPLES, "num_runs": NUM_RUNS, "seed_base": SAMPLE_SEED_BASE, "chi2_95": chi2,
+            "view": list(VIEW), "error_range": list(ERROR_RANGE), "error_ticks": list(ERROR_TICKS)}
+    controls = [slider_control("noise_std", "noise s", 0.1, 3.0, noise_std, 0.05),
+                slider_control("latent_dim", "latent dimension D", 2, linear_gaussian.MAX_LATENT_DIM, latent_dim, 1)]
+    return PageFigure("naive_monte_carlo", controls, naive_monte_carlo_readout,
+                      naive_monte_carlo_still, data=data, actions=["New samples"],
+                      arrays={"W": W, "z_true": torch.stack(z_true), "noise": torch.stack(noise)},
+                      description="prior samples against the posterior's 95% region, and the naive estimates' errors")
+
+
+def naive_monte_carlo_still(noise_std, latent_dim, seed=0):
+    """The explorer's figure at one setting, drawn by matplotlib (for viewers without JavaScript)."""
     figure = new_figure(9.5, 4.1)
     samples_ax, running_ax = figure.subplots(1, 2, width_ratios=(1, 1.6))
     outside_dots = samples_ax.plot([], [], ".", color="black", ms=2, label="prior sample")[0]
@@ -76,10 +105,8 @@ def naive_monte_carlo_explorer(noise_std=2.0, latent_dim=2):
                    ylabel="estimate − exact log p(x) (nats)")
     running_ax.legend(loc="lower right", fontsize="x-small")
     titles = samples_ax.set_title(" ", fontsize="medium"), running_ax.set_title(" ", fontsize="medium")
-    state = {"seed": 0}
-
     def update(noise_std, latent_dim):
-        result = naive_monte_carlo(latent_dim, noise_std, seed=state["seed"])
+        result = naive_monte_carlo(latent_dim, noise_std, seed=seed)
         plane = result["z"][0, :, :2].numpy()  # the first two coordinates of the first run's samples
         inside = result["inside"].numpy()
         outside_dots.set_data(plane[~inside].T)
@@ -92,20 +119,9 @@ def naive_monte_carlo_explorer(noise_std=2.0, latent_dim=2):
         error = result["running"][0, -1].item() - exact
         titles[0].set_text(f"D = {latent_dim}, s = {noise_std:.2f}: {share:.1%} inside")
         titles[1].set_text(f"K = {NUM_SAMPLES}: error {error:+.3g} nats, largest weight {result['largest_weight']:.2f}")
-        return {"exact log p(x)": exact, f"estimate (K = {NUM_SAMPLES})": exact + error, "error": error,
-                "largest weight": result["largest_weight"], "share inside": share}
 
-    def new_samples():
-        state["seed"] += 1
-
-    controls = {
-        "noise_std": slider("noise s", 0.1, 3.0, noise_std, 0.05),
-        "latent_dim": widgets.IntSlider(value=latent_dim, min=2, max=linear_gaussian.MAX_LATENT_DIM,
-                                        description="latent dimension D", continuous_update=True,
-                                        style={"description_width": "initial"}, layout=widgets.Layout(width="420px")),
-    }
-    changing = [outside_dots, inside_dots, edge, *runs, *titles]
-    return LiveFigure(figure, update, controls, actions={"New samples": new_samples}, changing=changing)
+    update(noise_std, latent_dim)
+    return figure
 
 
 EXPLORERS = {"naive_monte_carlo": naive_monte_carlo_explorer}

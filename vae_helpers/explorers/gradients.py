@@ -6,11 +6,12 @@ num_samples draws; many repeated estimates show how much each estimator scatters
 
 import math
 
-import ipywidgets as widgets
 import torch
 
+from vae_helpers import seeded
 from vae_helpers.distributions import standard_normal_log_prob
-from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
+from vae_helpers.widgets import new_figure, nice_limit
+from vae_helpers.widgets.page_figure import PageFigure, checkbox_control, choice_control, slider_control
 
 # name: (label, f, f'), each a function of a float64 tensor z. The step has f' = 0 wherever it is defined.
 TEST_FUNCTIONS = {
@@ -23,6 +24,8 @@ TEST_FUNCTIONS = {
 }
 NUM_REPEATS = 500  # estimates per histogram
 NUM_BINS = 40
+NOISE_SEED = 0  # the explorer's noise: vae_helpers.seeded, which the page draws too
+SAMPLE_COUNTS = (1, 4, 16, 64, 256)
 
 
 def exact_gradient(name, mu, sigma):
@@ -46,7 +49,7 @@ def exact_gradient(name, mu, sigma):
         mean = math.exp(mu / 2 + sigma**2 / 8)
         gradient = (mean / 2, sigma * mean / 4)
     else:
-        density = math.exp(standard_normal_log_prob(torch.tensor([mu / sigma])).item())  # N(mu / sigma; 0, 1)
+        density = math.exp(standard_normal_log_prob(torch.tensor([mu / sigma], dtype=torch.float64)).item())  # N(mu/sigma; 0, 1)
         gradient = (density / sigma, -mu * density / sigma**2)
     return torch.tensor(gradient, dtype=torch.float64)
 
@@ -102,8 +105,38 @@ def histogram_counts(first, second, exact, num_bins=NUM_BINS):
     return edges, counts(first), counts(second)
 
 
+def gradient_estimates(name, mu, sigma, num_samples, baseline, wrt):
+    """The explorer's NUM_REPEATS estimates of each kind, for the gradient `wrt` (0: d/dmu, 1: d/dsigma), and the
+    exact value. The same noise for the same K: a slider move changes the picture only through its own effect."""
+    eps = seeded.standard_normal(NOISE_SEED, (NUM_REPEATS, num_samples))
+    draws = gradient_draws(name, mu, sigma, eps, baseline)
+    return draws["score"][:, wrt], draws["pathwise"][:, wrt], exact_gradient(name, mu, sigma)[wrt].item()
+
+
+def gradient_readout(name, mu, sigma, num_samples, baseline, wrt):
+    score, pathwise, exact = gradient_estimates(name, mu, sigma, num_samples, baseline, wrt)
+    return {"exact": exact, "score mean": score.mean().item(), "score std": score.std().item(),
+            "pathwise mean": pathwise.mean().item(), "pathwise std": pathwise.std().item()}
+
+
 def gradient_explorer(name="square", mu=1.5, sigma=0.5, num_samples=4, baseline=False, wrt=0):
-    """Build controls for f, mu, sigma, the samples per estimate and a baseline; both histograms update live."""
+    """Controls for f, mu, sigma, the samples per estimate and a baseline; both histograms update live, computed
+    in the page (page_plot.js mirrors gradient_draws, exact_gradient and histogram_counts, with the same noise)."""
+    controls = [choice_control("name", "f", [(label, key) for key, (label, _, _) in TEST_FUNCTIONS.items()], name,
+                               kind="select"),
+                slider_control("mu", "mean μ", -2.0, 2.0, mu, 0.05),
+                slider_control("sigma", "width σ", 0.1, 2.0, sigma, 0.05),
+                choice_control("num_samples", "samples K", [(str(n), n) for n in SAMPLE_COUNTS], num_samples),
+                checkbox_control("baseline", "baseline b = f(μ) for the score function", baseline),
+                choice_control("wrt", "gradient", [("∂/∂μ", 0), ("∂/∂σ", 1)], wrt)]
+    data = {"repeats": NUM_REPEATS, "bins": NUM_BINS, "seed": NOISE_SEED,
+            "labels": {key: label for key, (label, _, _) in TEST_FUNCTIONS.items()}}
+    return PageFigure("gradients", controls, gradient_readout, gradient_still, data=data,
+                      description="histograms of score-function and pathwise gradient estimates, and the exact gradient")
+
+
+def gradient_still(name, mu, sigma, num_samples, baseline, wrt):
+    """The explorer's figure at one setting, drawn by matplotlib (for viewers without JavaScript)."""
     figure = new_figure(7, 3.2)
     ax = figure.add_subplot()
     zero_edges, zero_counts = torch.linspace(0, 1, NUM_BINS + 1).numpy(), torch.zeros(NUM_BINS).numpy()
@@ -121,11 +154,7 @@ def gradient_explorer(name="square", mu=1.5, sigma=0.5, num_samples=4, baseline=
     x_label = ax.text(0.5, -0.13, " ", transform=ax.transAxes, ha="center", va="top")
 
     def update(name, mu, sigma, num_samples, baseline, wrt):
-        # The same noise for the same settings: a slider move changes the picture only through its own effect.
-        eps = torch.randn(NUM_REPEATS, num_samples, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-        draws = gradient_draws(name, mu, sigma, eps, baseline)
-        score, pathwise = draws["score"][:, wrt], draws["pathwise"][:, wrt]
-        exact = exact_gradient(name, mu, sigma)[wrt].item()
+        score, pathwise, exact = gradient_estimates(name, mu, sigma, num_samples, baseline, wrt)
         edges, score_counts, path_counts = histogram_counts(score, pathwise, exact)
         # NumPy arrays for matplotlib: it iterates a tensor element by element, which is slow
         score_steps.set_data(score_counts.numpy(), edges.numpy())
@@ -137,23 +166,9 @@ def gradient_explorer(name="square", mu=1.5, sigma=0.5, num_samples=4, baseline=
         labels[0].set_text("score function" + (" with baseline f(μ)" if baseline else ""))
         parameter = "μ" if wrt == 0 else "σ"
         x_label.set_text(f"estimates of ∂/∂{parameter} E_q[f(z)], {TEST_FUNCTIONS[name][0]}, K = {num_samples}")
-        return {"exact": exact, "score mean": score.mean().item(), "score std": score.std().item(),
-                "pathwise mean": pathwise.mean().item(), "pathwise std": pathwise.std().item()}
 
-    controls = {
-        "name": widgets.Dropdown(options=[(label, key) for key, (label, _, _) in TEST_FUNCTIONS.items()], value=name,
-                                 description="f", layout=widgets.Layout(width="420px")),
-        "mu": slider("mean μ", -2.0, 2.0, mu, 0.05),
-        "sigma": slider("width σ", 0.1, 2.0, sigma, 0.05),
-        "num_samples": widgets.ToggleButtons(options=[(str(n), n) for n in (1, 4, 16, 64, 256)], value=num_samples,
-                                             description="samples K", style={"button_width": "48px"}),
-        "baseline": widgets.Checkbox(value=baseline, description="baseline b = f(μ) for the score function",
-                                     indent=False, layout=widgets.Layout(width="420px")),
-        "wrt": widgets.ToggleButtons(options=[("∂/∂μ", 0), ("∂/∂σ", 1)], value=wrt, description="gradient",
-                                     style={"button_width": "60px"}),
-    }
-    changing = [score_steps, path_steps, exact_line, labels[0], x_label]
-    return LiveFigure(figure, update, controls, changing=changing)
+    update(name, mu, sigma, num_samples, baseline, wrt)
+    return figure
 
 
 EXPLORERS = {"gradients": gradient_explorer}

@@ -8,7 +8,9 @@ from matplotlib.colors import LogNorm
 from matplotlib.ticker import MaxNLocator
 
 from vae_helpers import distributions
-from vae_helpers.widgets import LiveFigure, new_figure, nice_limit, slider
+import matplotlib
+
+from vae_helpers.widgets import new_figure, nice_limit
 from vae_helpers.widgets.page_figure import PageFigure, slider_control
 
 # Wide enough that every density the sliders allow has negligible mass outside it (the plots show [-8, 8]).
@@ -111,11 +113,14 @@ def mixture_fit_curves(mean_q, std_q, separation, z=Z_GRID):
 
 
 # The landscape of both KLs over q = N(mu, sigma^2): the means and log-widths the sliders reach.
-MAP_MEANS = torch.linspace(-4.0, 4.0, 41, dtype=torch.float64)
-MAP_LOG_STDS = torch.linspace(math.log(0.2), math.log(4.0), 31, dtype=torch.float64)
+MAP_MEANS_SPEC = (-4.0, 4.0, 41)  # linspace's arguments, which the page gets too
+MAP_LOG_STDS_SPEC = (math.log(0.2), math.log(4.0), 31)
+MAP_MEANS = torch.linspace(*MAP_MEANS_SPEC, dtype=torch.float64)
+MAP_LOG_STDS = torch.linspace(*MAP_LOG_STDS_SPEC, dtype=torch.float64)
 # E_q[log p] is taken on standardised nodes z = mu + sigma * t, by the trapezoid rule in t: log p has a near-kink
 # between the peaks (where the nearer peak changes), which Gauss-Hermite quadrature resolves poorly for a wide q.
-_T_NODES = torch.linspace(-8.0, 8.0, 321, dtype=torch.float64)
+_T_NODES_SPEC = (-8.0, 8.0, 321)
+_T_NODES = torch.linspace(*_T_NODES_SPEC, dtype=torch.float64)
 _T_WEIGHTS = distributions.normal_log_prob(_T_NODES, 0.0, 1.0, dtype=torch.float64).exp() * (_T_NODES[1] - _T_NODES[0])
 
 
@@ -204,9 +209,33 @@ def kl_minima(separation, direction, values=None, tolerance=4e-3):
     return sorted(found)
 
 
+COLOUR_RANGE = (0.01, 30.0)  # nats: the maps' fixed logarithmic colour scale, the same for every separation
+
+
+def mixture_fit_readout(mean_q, std_q, separation):
+    curves = mixture_fit_curves(mean_q, std_q, separation)
+    _, found_minima = _landscape_on_the_explorer_grid(float(separation))
+    return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"],
+            "minima of KL(p||q)": len(found_minima["forward"]), "minima of KL(q||p)": len(found_minima["reverse"])}
+
+
 def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
     """Sliders for q's mean and width and for the distance between p's peaks: the densities, and both KLs as maps
-    over (mu, log sigma) with their local minima marked, so the reverse KL's extra minima appear and vanish."""
+    over (mu, log sigma) with their local minima marked, so the reverse KL's extra minima appear and vanish. The
+    page computes all of it (page_plot.js mirrors mixture_fit_curves, mixture_kl_maps and kl_minima)."""
+    controls = [slider_control("mean_q", "mean μ of q", -4.0, 4.0, mean_q, 0.05),
+                slider_control("std_q", "std σ of q", 0.2, 4.0, std_q, 0.05),
+                slider_control("separation", "distance between p's peaks", 0.0, 6.0, separation, 0.1)]
+    palette = (matplotlib.colormaps["viridis"](range(256), bytes=True)).tolist()  # RGBA, 0-255
+    data = {"z_grid": list(Z_GRID_SPEC), "z_shown": list(Z_SHOWN), "mixture_std": MIXTURE_STD,
+            "map_means": list(MAP_MEANS_SPEC), "map_log_stds": list(MAP_LOG_STDS_SPEC), "t_nodes": list(_T_NODES_SPEC),
+            "palette": palette, "colour_range": list(COLOUR_RANGE)}
+    return PageFigure("mixture_fit", controls, mixture_fit_readout, mixture_fit_still, data=data,
+                      description="a Gaussian q against a two-peaked p, and both KLs over q's mean and log width")
+
+
+def mixture_fit_still(mean_q, std_q, separation):
+    """The explorer's figure at one setting, drawn by matplotlib (for viewers without JavaScript)."""
     figure = new_figure(11, 3.3)
     ax, *map_axes = figure.subplots(1, 3, width_ratios=[1.2, 1, 1])
     z, zeros = _shown(Z_GRID), _shown(torch.zeros_like(Z_GRID))
@@ -223,7 +252,7 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
     for map_ax, key, name in zip(map_axes, ("forward", "reverse"), ("forward KL(p||q)", "reverse KL(q||p)")):
         # One fixed colour scale for every separation, so colours compare across moves; white crosses: local minima.
         images[key] = map_ax.imshow(torch.ones(len(MAP_LOG_STDS), len(MAP_MEANS)).numpy(), origin="lower",
-                                    extent=extent, aspect="auto", cmap="viridis_r", norm=LogNorm(0.01, 30),
+                                    extent=extent, aspect="auto", cmap="viridis_r", norm=LogNorm(*COLOUR_RANGE),
                                     interpolation="bilinear")
         minima[key] = map_ax.plot([], [], "x", color="white", ms=9, mew=2.5)[0]
         markers[key] = map_ax.plot([], [], "o", color="tab:orange", mec="black", ms=8)[0]
@@ -251,13 +280,8 @@ def mixture_fit_explorer(mean_q=0.0, std_q=1.0, separation=4.0):
         return {"KL(p||q)": curves["kl_pq"], "KL(q||p)": curves["kl_qp"],
                 "minima of KL(p||q)": found["forward"], "minima of KL(q||p)": found["reverse"]}
 
-    controls = {
-        "mean_q": slider("mean μ of q", -4.0, 4.0, mean_q, 0.05),
-        "std_q": slider("std σ of q", 0.2, 4.0, std_q, 0.05),
-        "separation": slider("distance between p's peaks", 0.0, 6.0, separation, 0.1),
-    }
-    changing = [fill, line_p, line_q, title, *images.values(), *minima.values(), *markers.values()]
-    return LiveFigure(figure, update, controls, changing=changing)
+    update(mean_q, std_q, separation)
+    return figure
 
 
 EXPLORERS = {"gaussian_kl": gaussian_kl_explorer, "mixture_fit": mixture_fit_explorer}

@@ -359,7 +359,8 @@ export class Chart {
   legend(entries, { corner = "left" } = {}) {
     const c = this.context, widths = entries.map(([text]) => c.measureText(text).width);
     const boxWidth = 40 + Math.max(...widths), x = corner === "left" ? this.box.left + 6
-      : this.width - this.box.right - 6 - boxWidth, y = this.box.top + 6;
+      : this.width - this.box.right - 6 - boxWidth;
+    const y = corner === "lower right" ? this.height - this.box.bottom - 12 - 16 * entries.length : this.box.top + 6;
     c.globalAlpha = 0.85;
     c.fillStyle = "#fff";
     c.fillRect(x, y, boxWidth, 16 * entries.length + 6);
@@ -494,7 +495,10 @@ function render({ model, el }) {
     button.addEventListener("click", (event) => { counts[label] += 1; show(event); });
     buttons.append(button);
   }
-  el.append(controls, buttons, figure, readout);
+  // Keys pressed on a control are the control's: JupyterLab's notebook would otherwise take the arrows (its
+  // shortcuts listen on the document as the event bubbles up) and move to the next cell.
+  for (const box of [controls, buttons]) box.addEventListener("keydown", (event) => event.stopPropagation());
+  el.append(controls, ...(buttons.children.length ? [buttons] : []), figure, readout);
   show(null);
 }
 
@@ -692,6 +696,397 @@ VIEWS.elbo = {
       map.marker(data.posterior[0], Math.log(data.posterior[1]), "star", { color: COLOURS.green, size: 9 });
       map.dots([q_mean], [Math.log(q_std)], { color: COLOURS.blue, radius: 5, edge: "#000" });
       map.end();
+    };
+  },
+};
+
+// ---- 02: a Gaussian q against a two-peaked p (explorers/kl.py) ---------------------------------------------------
+
+export function mixtureLogProb(z, separation, std) {
+  const a = normalLogProb(z, -separation / 2, std), b = normalLogProb(z, separation / 2, std);
+  const top = Math.max(a, b);
+  return top + Math.log(Math.exp(a - top) + Math.exp(b - top)) - Math.LN2;
+}
+
+function trapezoid(values, z) {
+  let sum = 0;
+  for (let i = 0; i + 1 < z.length; i++) sum += (values[i] + values[i + 1]) / 2 * (z[i + 1] - z[i]);
+  return sum;
+}
+
+export function mixtureFitCurves(meanQ, stdQ, separation, z, mixtureStd) {
+  const n = z.length, p = new Float64Array(n), q = new Float64Array(n);
+  const forward = new Float64Array(n), reverse = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const logP = mixtureLogProb(z[i], separation, mixtureStd), logQ = normalLogProb(z[i], meanQ, stdQ);
+    p[i] = Math.exp(logP);
+    q[i] = Math.exp(logQ);
+    forward[i] = p[i] * (logP - logQ);
+    reverse[i] = q[i] * (logQ - logP);
+  }
+  return { p, q, klPQ: trapezoid(forward, z), klQP: trapezoid(reverse, z) };
+}
+
+// kl.mixture_kl for one (mean, log std): the forward KL in closed form up to p's entropy, the reverse by the
+// trapezoid rule on z = mu + sigma t.
+function mixtureKL(mean, logStd, separation, direction, landscape) {
+  const { mixtureStd, entropyP, tNodes, tWeights } = landscape;
+  if (direction === "forward") {
+    const varianceP = mixtureStd ** 2 + separation ** 2 / 4;
+    return -entropyP + 0.5 * LOG_2PI + logStd + (varianceP + mean ** 2) / (2 * Math.exp(2 * logStd));
+  }
+  const sigma = Math.exp(logStd);
+  let expected = 0;
+  for (let k = 0; k < tNodes.length; k++) expected += mixtureLogProb(mean + sigma * tNodes[k], separation, mixtureStd) * tWeights[k];
+  return -(0.5 * Math.log(2 * Math.PI * Math.E) + logStd) - expected;
+}
+
+// kl.mixture_kl_maps, kl.local_minima and kl.kl_minima, for one separation.
+export function mixtureLandscape(separation, data) {
+  const means = linspace(...data.map_means), logStds = linspace(...data.map_log_stds), z = linspace(...data.z_grid);
+  const tNodes = linspace(...data.t_nodes), dt = tNodes[1] - tNodes[0];
+  const tWeights = tNodes.map((t) => Math.exp(normalLogProb(t, 0, 1)) * dt);
+  const entropyTerms = z.map((value) => { const logP = mixtureLogProb(value, separation, data.mixture_std); return Math.exp(logP) * logP; });
+  const landscape = { mixtureStd: data.mixture_std, entropyP: -trapezoid(entropyTerms, z), tNodes, tWeights };
+  const rows = logStds.length, cols = means.length, maps = {}, minima = {};
+  for (const direction of ["forward", "reverse"]) {
+    const values = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) values[r * cols + c] = mixtureKL(means[c], logStds[r], separation, direction, landscape);
+    }
+    maps[direction] = values;
+    minima[direction] = klMinima(values, rows, cols, means, logStds, (m, s) => mixtureKL(m, s, separation, direction, landscape));
+  }
+  return { maps, minima, rows, cols };
+}
+
+function klMinima(values, rows, cols, means, logStds, kl, tolerance = 4e-3) {
+  const candidates = [];
+  for (let r = 1; r < rows - 1; r++) {
+    for (let c = 1; c < cols - 1; c++) {
+      let lowest = true;
+      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
+        if ((dr || dc) && !(values[r * cols + c] < values[(r + dr) * cols + c + dc])) lowest = false;
+      }
+      if (lowest) candidates.push([means[c], logStds[r]]);
+    }
+  }
+  const found = [];
+  for (let [mean, logStd] of candidates) { // compass search, from half a grid cell down to the tolerance
+    let step = (means[1] - means[0]) / 2;
+    while (step > tolerance) {
+      let best = 4, bestValue = Infinity, k = 0;
+      for (const a of [-1, 0, 1]) for (const b of [-1, 0, 1]) {
+        const value = kl(mean + step * a, logStd + step * b);
+        if (value < bestValue) { best = k; bestValue = value; }
+        k++;
+      }
+      if (best === 4) step /= 2;
+      else { mean += step * (Math.floor(best / 3) - 1); logStd += step * ((best % 3) - 1); }
+    }
+    if (found.every(([m, std]) => Math.abs(mean - m) > 10 * tolerance || Math.abs(Math.log(std) - logStd) > 10 * tolerance)) {
+      found.push([mean, Math.exp(logStd), kl(mean, logStd)]);
+    }
+  }
+  return found.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
+
+VIEWS.mixture_fit = {
+  compute({ mean_q, std_q, separation }, context) {
+    const { data } = context, z = linspace(...data.z_grid);
+    const cache = (context.landscapes ??= new Map()); // a slider often comes back to a separation
+    if (!cache.has(separation)) cache.set(separation, mixtureLandscape(separation, data));
+    const landscape = cache.get(separation), curves = mixtureFitCurves(mean_q, std_q, separation, z, data.mixture_std);
+    return { ...curves, z, landscape, readout: { "KL(p||q)": curves.klPQ, "KL(q||p)": curves.klQP,
+                                                  "minima of KL(p||q)": landscape.minima.forward.length,
+                                                  "minima of KL(q||p)": landscape.minima.reverse.length } };
+  },
+  build(root, { data }) {
+    const shown = shownPart(linspace(...data.z_grid), data.z_shown, 2);
+    const means = data.map_means, logStds = data.map_log_stds;
+    const density = new Chart({ width: 300, height: 264, xlim: data.z_shown, xlabel: "z", ylabel: "density",
+                                label: "the two-peaked p and q" });
+    const maps = ["forward", "reverse"].map((direction) => new Chart({
+      width: 250, height: 264, xlim: [means[0], means[1]], ylim: [logStds[0], logStds[1]], xlabel: "mean μ of q",
+      ylabel: "log σ of q", label: `${direction} KL over q's mean and log width` }));
+    const colourBar = new Chart({ width: 64, height: 264, xlim: [0, 1], ylim: data.colour_range, yscale: "log",
+                                  xticks: [], yticks: [[0.01, "0.01"], [0.1, "0.1"], [1, "1"], [10, "10"]],
+                                  label: "colour scale, nats", margin: { left: 34, right: 8 }, ylabel: "" });
+    root.append(density.node, ...maps.map((chart) => chart.node), colourBar.node);
+    const [low, high] = data.colour_range.map(Math.log), palette = data.palette; // viridis, reversed: low KL is yellow
+    const colour = (value) => {
+      const t = (Math.log(Math.max(value, data.colour_range[0])) - low) / (high - low); // values below the range: its end
+      const index = Math.min(palette.length - 1, Math.max(0, Math.floor((1 - t) * palette.length)));
+      return palette[index];
+    };
+    const bar = new Float64Array(100).map((_, i) => Math.exp(low + (high - low) * i / 99));
+    const p = { color: COLOURS.blue }, q = { color: COLOURS.orange, dash: "--" };
+    return (result, { mean_q, std_q }) => {
+      const zs = pick(result.z, shown), ps = pick(result.p, shown);
+      density.ylim = [0, niceLimit(1.1 * Math.max(maxOf(result.p), maxOf(result.q)), [1, 2, 5])];
+      density.begin(`forward ${result.klPQ.toFixed(3)}, reverse ${result.klQP.toFixed(3)} nats`);
+      density.fill(zs, ps, { ...p, alpha: 0.3 });
+      density.line(zs, ps, p);
+      density.line(zs, pick(result.q, shown), q);
+      density.legend([["p (two peaks)", { ...p, width: 8, alpha: 0.3 }], ["q = N(μ, σ²)", q]]);
+      density.end();
+      const { landscape } = result;
+      ["forward", "reverse"].forEach((direction, k) => {
+        const chart = maps[k];
+        chart.begin(direction === "forward" ? "forward KL(p||q)" : "reverse KL(q||p)");
+        chart.heatmap(landscape.maps[direction], landscape.rows, landscape.cols, colour, [...means.slice(0, 2), ...logStds.slice(0, 2)]);
+        for (const [m, std] of landscape.minima[direction]) chart.marker(m, Math.log(std), "x", { color: "#fff" });
+        chart.dots([mean_q], [Math.log(std_q)], { color: COLOURS.orange, radius: 5, edge: "#000" });
+        chart.end();
+      });
+      colourBar.begin();
+      for (let i = 0; i + 1 < bar.length; i++) {
+        colourBar.context.fillStyle = `rgb(${colour(bar[i]).slice(0, 3).join(",")})`;
+        const top = colourBar.sy(bar[i + 1]), bottom = colourBar.sy(bar[i]);
+        colourBar.context.fillRect(colourBar.sx(0), top, colourBar.sx(1) - colourBar.sx(0), bottom - top + 1);
+      }
+      colourBar.end();
+      colourBar.text("nats", 0.5, data.colour_range[1], { baseline: "bottom" });
+    };
+  },
+};
+
+// ---- 04: score-function and pathwise gradient estimates (explorers/gradients.py) ---------------------------------
+
+const TEST_FUNCTIONS = { // gradients.TEST_FUNCTIONS: [f, f']
+  square: [(z) => z * z, (z) => 2 * z],
+  sin: [Math.sin, Math.cos],
+  sin5: [(z) => Math.sin(5 * z), (z) => 5 * Math.cos(5 * z)],
+  exp: [(z) => Math.exp(z / 2), (z) => Math.exp(z / 2) / 2],
+  step: [(z) => (z > 0 ? 1 : 0), () => 0],
+};
+
+export function exactGradient(name, mu, sigma) { // gradients.exact_gradient
+  if (name === "square") return [2 * mu, 2 * sigma];
+  if (name === "sin" || name === "sin5") {
+    const w = name === "sin" ? 1 : 5, damping = Math.exp(-((w * sigma) ** 2) / 2);
+    return [w * Math.cos(w * mu) * damping, -(w ** 2) * sigma * Math.sin(w * mu) * damping];
+  }
+  if (name === "exp") {
+    const mean = Math.exp(mu / 2 + sigma ** 2 / 8);
+    return [mean / 2, sigma * mean / 4];
+  }
+  const density = Math.exp(normalLogProb(mu / sigma, 0, 1));
+  return [density / sigma, -mu * density / sigma ** 2];
+}
+
+// gradients.gradient_draws for the column `wrt` (0: d/dmu, 1: d/dsigma), eps (repeats x samples) row by row.
+export function gradientDraws(name, mu, sigma, eps, repeats, samples, baseline, wrt) {
+  const [f, slope] = TEST_FUNCTIONS[name], b = baseline ? f(mu) : 0;
+  const score = new Float64Array(repeats), pathwise = new Float64Array(repeats);
+  for (let r = 0; r < repeats; r++) {
+    let s = 0, p = 0;
+    for (let k = 0; k < samples; k++) {
+      const e = eps[r * samples + k], z = mu + sigma * e;
+      s += (f(z) - b) * (wrt === 0 ? e : e * e - 1);
+      p += slope(z) * (wrt === 0 ? 1 : e);
+    }
+    score[r] = s / samples / sigma;
+    pathwise[r] = p / samples;
+  }
+  return { score, pathwise };
+}
+
+function quantile(sorted, q) { // torch.quantile's linear interpolation
+  const position = q * (sorted.length - 1), below = Math.floor(position), above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+}
+
+export function histogramCounts(first, second, exact, bins) { // gradients.histogram_counts
+  const both = Float64Array.from([...first, ...second]).sort();
+  let low = Math.min(quantile(both, 0.005), exact), high = Math.max(quantile(both, 0.995), exact);
+  const pad = high > low ? 0.05 * (high - low) : 0.5;
+  low -= pad;
+  high += pad;
+  const step = niceLimit((high - low) / 4, [1, 2, 5]);
+  low = Math.floor(low / step) * step;
+  high = Math.ceil(high / step) * step;
+  const count = (draws) => {
+    const counts = new Float64Array(bins);
+    for (const d of draws) {
+      if (d >= low && d <= high) counts[Math.min(bins - 1, Math.floor((d - low) / (high - low) * bins))] += 1;
+    }
+    return counts;
+  };
+  return { edges: linspace(low, high, bins + 1), firstCounts: count(first), secondCounts: count(second) };
+}
+
+function meanAndStd(values) { // torch's std: the unbiased one
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+  return [mean, Math.sqrt(variance)];
+}
+
+VIEWS.gradients = {
+  compute({ name, mu, sigma, num_samples: samples, baseline, wrt }, context) {
+    const { repeats, bins, seed } = context.data;
+    const cache = (context.noise ??= new Map()); // the same noise for the same K, as in Python
+    if (!cache.has(samples)) cache.set(samples, seededNormals(seed, repeats * samples));
+    const draws = gradientDraws(name, mu, sigma, cache.get(samples), repeats, samples, baseline, wrt);
+    const exact = exactGradient(name, mu, sigma)[wrt];
+    const histogram = histogramCounts(draws.score, draws.pathwise, exact, bins);
+    const [scoreMean, scoreStd] = meanAndStd(draws.score), [pathMean, pathStd] = meanAndStd(draws.pathwise);
+    return { ...draws, ...histogram, exact, readout: { exact, "score mean": scoreMean, "score std": scoreStd,
+                                                       "pathwise mean": pathMean, "pathwise std": pathStd } };
+  },
+  build(root, { data }) {
+    const chart = new Chart({ width: 560, height: 256, xlim: [0, 1], ylabel: `count of ${data.repeats} estimates`,
+                              label: "histograms of the score-function and the pathwise estimates" });
+    root.append(chart.node);
+    return (result, { name, num_samples: samples, baseline, wrt }) => {
+      chart.xlim = [result.edges[0], result.edges[result.edges.length - 1]];
+      chart.ylim = [0, niceLimit(1.3 * Math.max(maxOf(result.firstCounts), maxOf(result.secondCounts)))];
+      chart.xlabel = `estimates of ∂/∂${wrt === 0 ? "μ" : "σ"} E_q[f(z)], ${data.labels[name]}, K = ${samples}`;
+      chart.begin();
+      chart.steps(result.edges, result.firstCounts, { color: COLOURS.orange, alpha: 0.45 });
+      chart.steps(result.edges, result.secondCounts, { color: COLOURS.blue, alpha: 0.6 });
+      chart.vline(result.exact, { color: "#000", width: 1.5, dash: "--" });
+      chart.words([[`score function${baseline ? " with baseline f(μ)" : ""}`, COLOURS.orange],
+                   ["pathwise", COLOURS.blue], ["dashed: exact gradient", "#000"]]);
+      chart.end();
+    };
+  },
+};
+
+// ---- 01: naive Monte Carlo estimates of log p(x) (explorers/evidence.py, linear_gaussian.py) ---------------------
+
+function cholesky(matrix, n) { // lower-triangular L with L L^T = matrix (n x n, row-major)
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = matrix[i * n + j];
+      for (let k = 0; k < j; k++) sum -= L[i * n + k] * L[j * n + k];
+      L[i * n + j] = i === j ? Math.sqrt(sum) : sum / L[j * n + j];
+    }
+  }
+  return L;
+}
+
+function choleskySolve(L, n, b) { // solve L L^T x = b
+  const y = new Float64Array(n), x = new Float64Array(n);
+  for (let i = 0; i < n; i++) { let s = b[i]; for (let k = 0; k < i; k++) s -= L[i * n + k] * y[k]; y[i] = s / L[i * n + i]; }
+  for (let i = n - 1; i >= 0; i--) { let s = y[i]; for (let k = i + 1; k < n; k++) s -= L[k * n + i] * x[k]; x[i] = s / L[i * n + i]; }
+  return { x, y };
+}
+
+// Everything explorers.evidence.naive_monte_carlo returns, for the linear decoder with D = latentDim and noise s.
+export function naiveMonteCarlo(latentDim, noiseStd, seed, data, arrays, draws = null) {
+  const N = data.data_dim, D = latentDim, K = data.num_samples, R = data.num_runs, s2 = noiseStd ** 2;
+  const W = (i, j) => arrays.W[i * data.max_latent_dim + j];
+  const zTrue = arrays.z_true.subarray((D - 1) * data.max_latent_dim), noise = arrays.noise.subarray((D - 1) * N);
+  const x = new Float64Array(N);
+  for (let i = 0; i < N; i++) { let v = 0; for (let j = 0; j < D; j++) v += W(i, j) * zTrue[j]; x[i] = v + noiseStd * noise[i]; }
+  // exact log p(x) = log N(x; 0, W W^T + s^2 I)   (1.5)
+  const covariance = new Float64Array(N * N);
+  for (let i = 0; i < N; i++) for (let k = 0; k < N; k++) {
+    let v = i === k ? s2 : 0;
+    for (let j = 0; j < D; j++) v += W(i, j) * W(k, j);
+    covariance[i * N + k] = v;
+  }
+  const Lc = cholesky(covariance, N), { y } = choleskySolve(Lc, N, x);
+  let logDet = 0, quad = 0;
+  for (let i = 0; i < N; i++) { logDet += 2 * Math.log(Lc[i * N + i]); quad += y[i] * y[i]; }
+  const logEvidence = -0.5 * (N * LOG_2PI + logDet + quad);
+  // exact posterior: precision I + W^T W / s^2, mean solving precision m = W^T x / s^2   (1.7)
+  const precision = new Float64Array(D * D), rhs = new Float64Array(D);
+  for (let a = 0; a < D; a++) {
+    for (let b = 0; b < D; b++) {
+      let v = a === b ? 1 : 0;
+      for (let i = 0; i < N; i++) v += W(i, a) * W(i, b) / s2;
+      precision[a * D + b] = v;
+    }
+    for (let i = 0; i < N; i++) rhs[a] += W(i, a) * x[i] / s2;
+  }
+  const Lp = cholesky(precision, D), mean = choleskySolve(Lp, D, rhs).x;
+  // prior samples and their log-likelihoods; running estimates log((1/k) sum_{j<=k} p(x|z_j))   (1.6)
+  const z = draws ?? seededNormals(data.seed_base + seed, R * K * D);
+  const running = new Float64Array(R * K), logLikelihood = new Float64Array(R * K);
+  const constant = -0.5 * N * LOG_2PI - N * Math.log(noiseStd);
+  for (let n = 0; n < R * K; n++) {
+    let sum = 0;
+    for (let i = 0; i < N; i++) {
+      let decoded = 0;
+      for (let j = 0; j < D; j++) decoded += W(i, j) * z[n * D + j];
+      sum += (x[i] - decoded) ** 2;
+    }
+    logLikelihood[n] = constant - 0.5 * sum / s2;
+  }
+  for (let r = 0; r < R; r++) {
+    let top = -Infinity, total = 0;
+    for (let k = 0; k < K; k++) {
+      const l = logLikelihood[r * K + k];
+      if (l > top) { total = total * Math.exp(top - l) + 1; top = l; } else total += Math.exp(l - top);
+      running[r * K + k] = top + Math.log(total) - Math.log(k + 1);
+    }
+  }
+  // which of the first run's samples lie in the posterior's 95% region; the edge of its (z0, z1) marginal
+  const threshold = data.chi2_95[D], inside = new Uint8Array(K);
+  for (let k = 0; k < K; k++) {
+    let distance = 0;
+    for (let a = 0; a < D; a++) for (let b = 0; b < D; b++) {
+      distance += (z[k * D + a] - mean[a]) * precision[a * D + b] * (z[k * D + b] - mean[b]);
+    }
+    inside[k] = distance <= threshold ? 1 : 0;
+  }
+  const column = (index) => choleskySolve(Lp, D, Float64Array.from({ length: D }, (_, a) => (a === index ? 1 : 0))).x;
+  const [c0, c1] = [column(0), column(1)], L2 = cholesky([c0[0], c0[1], c1[0], c1[1]], 2);
+  const radius = Math.sqrt(data.chi2_95[2]), angles = linspace(0, 2 * Math.PI, 100);
+  const ellipse = Array.from(angles, (t) => {
+    const u = Math.cos(t) * radius, v = Math.sin(t) * radius;
+    return [mean[0] + L2[0] * u, mean[1] + L2[2] * u + L2[3] * v];
+  });
+  const first = logLikelihood.subarray(0, K), logTotal = logSumExp(first);
+  return { z, running, logEvidence, inside, ellipse, largestWeight: Math.exp(maxOf(first) - logTotal) };
+}
+
+VIEWS.naive_monte_carlo = {
+  compute({ noise_std, latent_dim, "New samples": seed = 0 }, { data, arrays }) {
+    const result = naiveMonteCarlo(latent_dim, noise_std, seed, data, arrays);
+    const K = data.num_samples, error = result.running[K - 1] - result.logEvidence;
+    const share = result.inside.reduce((a, b) => a + b, 0) / K;
+    return { ...result, error, share, readout: { "exact log p(x)": result.logEvidence,
+                                                 [`estimate (K = ${K})`]: result.logEvidence + error, error,
+                                                 "largest weight": result.largestWeight, "share inside": share } };
+  },
+  build(root, { data }) {
+    const K = data.num_samples, R = data.num_runs, counts = Float64Array.from({ length: K }, (_, k) => k + 1);
+    const plane = new Chart({ width: 300, height: 300, xlim: data.view, ylim: data.view, xlabel: "z₀", ylabel: "z₁",
+                              label: "prior samples in the plane of z0 and z1, and the posterior's 95% region" });
+    const runs = new Chart({ width: 460, height: 300, xlim: [1, K], ylim: data.error_range, xscale: "log",
+                             yscale: "symlog", xlabel: "samples k", ylabel: "estimate − exact log p(x) (nats)",
+                             xticks: [1, 10, 100, 1000].map((t) => [t, String(t)]),
+                             yticks: data.error_ticks.map((t) => [t, String(t).replace("-", "−")]),
+                             label: "the error of the running estimates against the number of samples" });
+    root.append(plane.node, runs.node);
+    const blue = { color: COLOURS.blue }, green = { color: COLOURS.green, width: 1.5 };
+    return (result, { noise_std, latent_dim }) => {
+      const D = latent_dim, xs = [[], []], ys = [[], []];
+      for (let k = 0; k < K; k++) {
+        xs[result.inside[k]].push(result.z[k * D]);
+        ys[result.inside[k]].push(result.z[k * D + 1]);
+      }
+      plane.begin(`D = ${D}, s = ${noise_std.toFixed(2)}: ${(100 * result.share).toFixed(1)}% inside`);
+      plane.dots(xs[0], ys[0], { color: "#000", radius: 1 });
+      plane.dots(xs[1], ys[1], { color: COLOURS.orange, radius: 2 });
+      plane.line(result.ellipse.map((p) => p[0]), result.ellipse.map((p) => p[1]), { color: COLOURS.darkgreen });
+      plane.legend([["prior sample", { color: "#000", dot: 1.5 }], ["inside the posterior's 95%", { color: COLOURS.orange, dot: 3 }],
+                    ["95% of its (z₀, z₁) marginal", { color: COLOURS.darkgreen }]]);
+      plane.end();
+      runs.begin(`K = ${K}: error ${result.error >= 0 ? "+" : ""}${formatG(result.error, 3)} nats, largest weight ${result.largestWeight.toFixed(2)}`);
+      runs.hline(0, green);
+      for (let r = R - 1; r >= 0; r--) {
+        const errors = Array.from(result.running.subarray(r * K, (r + 1) * K), (v) => v - result.logEvidence);
+        runs.line(counts, errors, r === 0 ? blue : { ...blue, width: 0.8, alpha: 0.5 });
+      }
+      runs.legend([["error of the estimate from the first k samples", blue],
+                   [`${R - 1} more independent estimates`, { ...blue, width: 0.8, alpha: 0.5 }],
+                   ["no error: the exact log p(x) of (1.5)", green]], { corner: "lower right" });
+      runs.end();
     };
   },
 };
