@@ -7,6 +7,9 @@ driven by real input events, one at a time, as a learner would:
 - a kernel-backed widget (a LiveFigure: its figure is a PNG the kernel renders): key presses on its first slider
   (ArrowRight, or ArrowLeft at the slider's end); timed from the keydown event's own timestamp to the animation
   frame after the new figure has been decoded and drawn on the page's canvas;
+- a figure computed in the page (a PageFigure, 01-04): key presses on each of its sliders in turn (an equal share of
+  the events each; ArrowRight, or ArrowLeft at the slider's end), timed by the widget itself, from the input event's
+  timestamp to the animation frame after its canvases were drawn;
 - an in-page widget (explorers/touch.py, explorers/conditional.py): mouse moves over a map (05's latent map, 11's
   style plane), and a stroke on a drawing canvas (05's, 11's completion pad), spaced by a random part of a frame so that they meet the screen's frames at every phase; timed by the widget itself, from
   the pointer event's timestamp to the animation frame after its canvases were drawn.
@@ -70,7 +73,9 @@ def widget_cells(page):
         calls = [line for line in lines if "explorer(" in line or "explorers.touch." in line
                  or "explorers.conditional." in line]
         source = (calls or lines)[-1].strip()  # the call that builds the widget
-        if cell.locator(".vae-touch-map").count():
+        if cell.locator(".vae-page-figure").count():
+            found.append((source, cell, "page"))
+        elif cell.locator(".vae-touch-map").count():
             found.append((source, cell, "map"))
         elif cell.locator(".vae-touch-draw").count():
             found.append((source, cell, "draw"))
@@ -101,6 +106,27 @@ def time_slider(page, cell, events):
                 raise RuntimeError("the slider does not redraw its image in either direction")
         page.page.wait_for_timeout(100)
     return cell.evaluate("c => c.__times")[:events]
+
+
+def time_page(page, cell, events):
+    """Key presses on each slider of a PageFigure in turn, one at a time, each after the last one's frame."""
+    widget = cell.locator(".vae-page-figure").first
+    widget.scroll_into_view_if_needed()
+    sliders = widget.locator("input[type=range]")
+    count = sliders.count()
+    for index in range(count):
+        slider, key = sliders.nth(index), "ArrowRight"
+        slider.focus()
+        for _ in range(-(-events // count)):
+            value, low, high = slider.evaluate("s => [Number(s.value), Number(s.min), Number(s.max)]")
+            if (key, value) in (("ArrowRight", high), ("ArrowLeft", low)):  # at the end: turn round
+                key = "ArrowLeft" if key == "ArrowRight" else "ArrowRight"
+            done = widget.evaluate("el => el.__latencies.length")
+            slider.press(key)
+            page.page.wait_for_function(f"el => el.__latencies.length > {done}", arg=widget.element_handle(),
+                                        timeout=5000)
+            page.page.wait_for_timeout(pause(50))
+    return widget.evaluate("el => el.__latencies")[-events:]
 
 
 def settled_box(page, widget):
@@ -138,7 +164,7 @@ def time_draw(page, cell, events, kind="draw"):
     return widget.evaluate("el => el.__latencies")[-events:]
 
 
-TIMERS = {"slider": time_slider, "map": time_map, "draw": time_draw,
+TIMERS = {"slider": time_slider, "page": time_page, "map": time_map, "draw": time_draw,
           "complete": lambda page, cell, events: time_draw(page, cell, events, "complete"),  # 11: a stroke on the pad
           "ask": lambda page, cell, events: time_map(page, cell, events, "ask")}  # 11: a sweep over the style plane
 JITTER = random.Random(0)
@@ -212,13 +238,15 @@ def main():
         f"`benchmarks/bench_browser.py --events {args.events}{' --binder-box' if args.binder_box else ''}`: {where}. "
         "Every widget of the series driven by real input events in headless Chromium, one event at a time: key "
         "presses on the first slider of each kernel-backed widget (timed from the keydown event's own timestamp to "
-        "the animation frame after the new figure was decoded and drawn on its canvas), mouse moves over the map and one stroke on the "
+        "the animation frame after the new figure was decoded and drawn on its canvas), key presses on every slider "
+        "of each figure computed in the page (an equal share of the events each; timed by the widget, from the "
+        "input event's timestamp to the animation frame after its canvases were drawn), mouse moves over the map and one stroke on the "
         "drawing canvas of the in-page widgets (timed by the widget, from the pointer event's timestamp to the "
         "animation frame after its canvases were drawn). JupyterLab runs as `make lab` runs it, with the kernel "
         "connection of series_tools/lab_server.py, and with its default notebook windowing (contentVisibility), "
         "as learners get it. Milliseconds; median and 95th percentile per widget.", "",
         "| notebook | widget | driven by | events | median ms | p95 ms |", "|---|---|---|---:|---:|---:|",
-        *[f"| {row['notebook']} | `{row['widget']}` | {'keys' if row['kind'] == 'slider' else 'mouse'} | "
+        *[f"| {row['notebook']} | `{row['widget']}` | {'keys' if row['kind'] in ('slider', 'page') else 'mouse'} | "
           f"{row['events']} | {row['median']:.1f} | {row['p95']:.1f} |" for row in rows], "", verdict + "."])
     return 1 if over else 0
 

@@ -24,6 +24,7 @@ from vae_helpers.config import REPO_ROOT
 pytestmark = pytest.mark.book
 
 PAGES = [("index", book.TITLE)] + [(stem, series.heading(i)) for i, (stem, *_) in enumerate(series.SERIES)]
+PAGE_WEIGHT_BYTES = 3_000_000  # what one book page may load in all: its HTML, widget states, styles, scripts, images
 # Raw TeX a reader must never see: what is left on a page whose math was not typeset.
 RAW_TEX = re.compile(r"\$\$|\\begin\{|\\\(|\\\[")
 
@@ -69,7 +70,8 @@ def offline_page(browser, site):
     """A page on which every request that is not for the site itself is refused (and recorded in page.refused)."""
     base, _ = site
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.refused = []
+    page.refused, page.loaded = [], []  # page.loaded: (url, bytes) of every response, for the page weight
+    page.on("requestfinished", lambda request: page.loaded.append((request.url, request.sizes()["responseBodySize"])))
 
     def local_only(route):
         if route.request.url.startswith((base, "data:", "blob:")):
@@ -174,7 +176,10 @@ def test_every_page_reads_offline_with_navigation_math_images_and_buttons(offlin
     base, folder = site
     page = offline_page
     for number, (stem, title) in enumerate(PAGES):
+        page.loaded.clear()
         open_page(page, base, stem)
+        weight = sum(size for _, size in page.loaded)
+        assert weight < PAGE_WEIGHT_BYTES, f"{stem}: {weight / 1e6:.2f} MB loaded, over {PAGE_WEIGHT_BYTES / 1e6:g} MB"
         check_title_and_sidebar(page, stem, title)
         check_math(page, stem)
         check_images(page, stem)
@@ -188,16 +193,52 @@ def test_every_page_reads_offline_with_navigation_math_images_and_buttons(offlin
 def test_kernel_backed_widgets_show_their_first_image_with_its_values(offline_page, site):
     base, _ = site
     page = offline_page
-    open_page(page, base, "01_bayes_rule_and_the_intractable_evidence")
+    open_page(page, base, "09_pixels_likelihoods_and_blur")
     figures = page.locator("figure.vae-widget-image")
-    assert figures.count() >= 2  # the posterior explorer and the Monte Carlo explorer
+    assert figures.count() >= 1  # the likelihood explorer
     first = figures.first
     first.scroll_into_view_if_needed()
     assert first.locator("img").evaluate("(img) => img.naturalWidth") > 300
-    assert "observed x" in first.locator("figcaption").inner_text()
-    # Shown with the formulas above it: the page a reader meets, for a person to look at.
-    page.evaluate("(figure) => window.scrollBy(0, figure.getBoundingClientRect().top - 350)", first.element_handle())
-    page.screenshot(path=REPO_ROOT / "build" / "book-01-math-and-widget.png")
+    assert "p(x|z)" in first.locator("figcaption").inner_text()
+    assert page.refused == []
+
+
+FIGURES_IN_THE_PAGE = {"01_bayes_rule_and_the_intractable_evidence": 2, "02_kl_divergence": 2,
+                       "03_variational_inference_and_the_elbo": 1, "04_the_reparameterization_trick": 1}
+
+
+def canvases_of(figure):
+    return figure.evaluate("el => Array.from(el.querySelectorAll('canvas'), (c) => c.toDataURL())")
+
+
+@pytest.mark.browser
+def test_the_figures_computed_in_the_page_run_without_a_kernel(offline_page, site):
+    """Every figure of 01-04 redraws on the book site, with no kernel and no network: by the keyboard (an arrow on
+    its first slider) and by the mouse (a click near the end of its last slider), and no test hooks are on."""
+    base, _ = site
+    page = offline_page
+    for stem, count in FIGURES_IN_THE_PAGE.items():
+        open_page(page, base, stem)
+        figures = page.locator(".vae-page-figure")
+        assert figures.count() == count, f"{stem}: {figures.count()} figures computed in the page"
+        for index in range(count):
+            figure = figures.nth(index)
+            figure.scroll_into_view_if_needed()
+            assert figure.evaluate("el => el.__latencies") is None, f"{stem}: test hooks on the book site"
+            readout = figure.locator("[aria-live]").inner_text()
+            before = canvases_of(figure)
+            figure.locator("input[type=range]").first.press("ArrowRight")
+            assert canvases_of(figure) != before, f"{stem}, figure {index}: an arrow key did not redraw it"
+            before = canvases_of(figure)
+            last = figure.locator("input[type=range]").last
+            box = last.bounding_box()
+            page.mouse.click(box["x"] + 0.9 * box["width"], box["y"] + box["height"] / 2)
+            assert canvases_of(figure) != before, f"{stem}, figure {index}: a click on a slider did not redraw it"
+            assert figure.locator("[aria-live]").inner_text() != readout
+        if stem.startswith("01"):  # with the formulas above it: the page a reader meets, for a person to look at
+            first = figures.first
+            page.evaluate("(el) => window.scrollBy(0, el.getBoundingClientRect().top - 350)", first.element_handle())
+            page.screenshot(path=REPO_ROOT / "build" / "book-01-math-and-widget.png")
     assert page.refused == []
 
 

@@ -70,33 +70,40 @@ def test_a_button_runs_its_action_then_redraws():
     assert live.readout_values == {"height": 1} and live.image.png != first
 
 
-def test_a_precomputed_figure_renders_every_option_once_and_then_only_swaps_images():
+def test_a_precomputed_figure_renders_every_option_once_and_sends_them_all_to_the_page():
     from vae_helpers.widgets import LiveFigure, new_figure
+    from vae_helpers.widgets.live_figure import PrecomputedFigure
 
     def build(precompute):
         figure = new_figure(2, 2)
         ax = figure.add_subplot()
         line = ax.plot([0, 1], [0, 0])[0]
-        ax.set_ylim(-1, 3)
+        ax.set_ylim(-3, 3)
         calls = []
 
-        def update(height, sign):
-            calls.append((height, sign))
-            line.set_ydata([0, sign * height])
-            return {"height": sign * height}
+        def update(height):
+            calls.append(height)
+            line.set_ydata([0, height])
+            return {"height": height}
 
-        controls = {"height": widgets.SelectionSlider(options=[("low", 1), ("high", 2)], value=1),
-                    "sign": widgets.Dropdown(options=[1, -1], value=1)}
+        controls = {"height": widgets.SelectionSlider(options=[("low", 1), ("high", 2), ("down", -2)], value=2)}
         return LiveFigure(figure, update, controls, precompute=precompute), calls
 
     live, calls = build(precompute=True)
-    assert sorted(calls) == [(1, -1), (1, 1), (2, -1), (2, 1)]  # every combination, once, when built
+    assert sorted(calls) == [-2, 1, 2]  # every option, once, when built
     plain, _ = build(precompute=False)
-    for height, sign in [(2, 1), (2, -1), (1, -1)]:
-        for figure in (live, plain):
-            figure.controls["height"].value, figure.controls["sign"].value = height, sign
-        assert live.readout_values == {"height": sign * height} and live.image.png == plain.image.png
-    assert len(calls) == 4  # moving the controls never called update again
+    view = live.widget
+    assert isinstance(view, PrecomputedFigure) and view.options == ["low", "high", "down"] and view.index == 1
+    for position, height in enumerate([1, 2, -2]):
+        plain.controls["height"].value = height
+        live.controls["height"].value = height  # the Python control still drives .image, for tests and benchmarks
+        png = view.pngs[view.offsets[position]:view.offsets[position + 1]]
+        assert png == plain.image.png == live.image.png  # what the page swaps in is the full render
+        assert view.readouts[position] == f"height = {height}"
+    assert len(calls) == 3  # moving the control never called update again
+    with pytest.raises(ValueError, match="one control with options"):
+        LiveFigure(new_figure(1, 1), lambda a, b: None,
+                   {"a": widgets.Dropdown(options=[1, 2]), "b": widgets.Dropdown(options=[1, 2])}, precompute=True)
 
 
 def test_a_figure_with_changing_artists_draws_the_rest_once_and_matches_a_full_render(monkeypatch):

@@ -8,7 +8,6 @@ what torch would: tests/test_browser.py compares both to 1e-4.
 """
 
 import base64
-import os
 
 import anywidget
 import ipywidgets
@@ -20,7 +19,7 @@ import traitlets
 from vae_helpers import completion, data
 from vae_helpers.conditional import one_hot
 from vae_helpers.pretrained import NUM_CLASSES, model_or_shipped
-from vae_helpers.widgets.in_page import EXTENT, HOOKS_VARIABLE, NetworkWeights, page_module, shared_network
+from vae_helpers.widgets.in_page import EXTENT, NetworkWeights, hooks_on, page_module, shared_network
 from vae_helpers.widgets.live_figure import figure_to_png, new_figure
 
 ESM = page_module("conditional.js")
@@ -42,7 +41,7 @@ class InPageDecoder(anywidget.AnyWidget):
         prior = model.prior()
         super().__init__(network=shared_network(model, ("decoder",)),
                          prior={"mu": prior.mu.tolist(), "logvar": prior.logvar.tolist()},
-                         hooks=os.environ.get(HOOKS_VARIABLE, "0") not in ("", "0"), **kwargs)
+                         hooks=hooks_on(), **kwargs)
         self.model = model
 
     def _repr_mimebundle_(self, **kwargs):

@@ -9,7 +9,6 @@ to the page once per page: every widget of the same weights refers to one Networ
 import base64
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import anywidget
@@ -23,7 +22,7 @@ from torch import nn
 from vae_helpers import data, parts, plotting
 from vae_helpers.distributions import DiagonalGaussian
 from vae_helpers.latent_space import decode_images, encode_images
-from vae_helpers.widgets.live_figure import figure_to_png, new_figure
+from vae_helpers.widgets.live_figure import HOOKS_VARIABLE, figure_to_png, hooks_on, new_figure  # noqa: F401
 
 
 def page_module(name):
@@ -35,9 +34,6 @@ def page_module(name):
 
 ESM = page_module("in_page_vae.js")
 EXTENT = 4.5  # the map shows [-4.5, 4.5]^2: 99.99% of the prior's mass, and almost every test code
-# Set to 1 by the browser tests and benchmarks/bench_browser.py: the page then writes what it computed onto the
-# widget's element (data-decoded, data-mu, ...) and times every input event, which a learner's page need not do.
-HOOKS_VARIABLE = "VAE_WIDGET_HOOKS"
 
 
 def network_spec(model, networks=("encoder", "decoder")):
@@ -128,7 +124,7 @@ class InPageVAE(anywidget.AnyWidget):
         super().__init__(network=network, codes=mu.numpy().astype("<f4").tobytes(),
                          prior={"mu": prior.mu.tolist(), "logvar": prior.logvar.tolist()},
                          labels=test.labels.numpy().astype(np.uint8).tobytes(), centres=centres, palette=palette,
-                         hooks=os.environ.get(HOOKS_VARIABLE, "0") not in ("", "0"), **kwargs)
+                         hooks=hooks_on(), **kwargs)
         self.model, self.test, self.test_mu = model, test, mu
 
     def __repr__(self):

@@ -11,6 +11,7 @@ import base64
 import io
 import itertools
 import math
+import os
 import time
 from pathlib import Path
 
@@ -20,6 +21,15 @@ import traitlets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
+
+
+# Set to 1 by the browser tests and benchmarks/bench_browser.py: the widgets that draw in the page then time every
+# input event and write what they computed onto their element, which a learner's page need not do.
+HOOKS_VARIABLE = "VAE_WIDGET_HOOKS"
+
+
+def hooks_on():
+    return os.environ.get(HOOKS_VARIABLE, "0") not in ("", "0")
 
 
 def new_figure(width=7.0, height=3.0, dpi=80):
@@ -81,6 +91,26 @@ class FigureImage(anywidget.AnyWidget):
         return f"FigureImage({len(self.png)} bytes of PNG)"
 
 
+class PrecomputedFigure(anywidget.AnyWidget):
+    """The figures of every option of one control, rendered once and sent together; the page swaps them as the
+    slider moves (precomputed.js). What a LiveFigure with precompute=True shows."""
+
+    _esm = "\n".join((Path(__file__).with_name(name)).read_text(encoding="utf-8")
+                      for name in ("in_page_core.js", "precomputed.js"))
+    label = traitlets.Unicode().tag(sync=True)
+    options = traitlets.List().tag(sync=True)  # the options' names, in the slider's order
+    index = traitlets.Int(0).tag(sync=True)  # the option shown first
+    pngs = traitlets.Bytes().tag(sync=True)  # every option's PNG, one after another
+    offsets = traitlets.List().tag(sync=True)  # option i's PNG is pngs[offsets[i]:offsets[i + 1]]
+    readouts = traitlets.List().tag(sync=True)  # each option's readout line
+    description = traitlets.Unicode("the figure; its numbers are in the readout below").tag(sync=True)
+    slider_width = traitlets.Int(420).tag(sync=True)
+    hooks = traitlets.Bool(False).tag(sync=True)  # the tests' and benchmark's hooks (in_page.HOOKS_VARIABLE)
+
+    def __repr__(self):
+        return f"PrecomputedFigure({len(self.options)} figures, {len(self.pngs):,} bytes of PNG)"
+
+
 class LiveFigure:
     """A figure plus its controls; moving a control calls `update` and replaces the image.
 
@@ -91,10 +121,10 @@ class LiveFigure:
         controls: {name: ipywidgets control}; shown above the image in the given order.
         actions: {button label: callback()}; a click runs the callback (e.g. draw a new random seed), then redraws.
         columns: lay the controls out in this many columns (many sliders stay above the fold).
-        precompute: render every combination of the controls' values once, when built, so that a move only swaps
-            in a finished image. For controls with a few discrete options (a SelectionSlider, a Dropdown), whose
-            figure takes longer to redraw than the series' 50 ms budget; its update must then depend on the
-            controls' values alone.
+        precompute: render the figure of every option of the one control once, when built, and show them in a
+            PrecomputedFigure, which swaps them in the page: no kernel is asked when the slider moves, so it also
+            works on the book site. For one control with a few discrete options (a SelectionSlider), whose update
+            must then depend on the control's value alone. The Python controls still drive .image (the tests).
         changing: the artists that `update` changes (lines, dots, titles). Everything else (axes, ticks, labels,
             legends: most of the time of a redraw) is then drawn once, and a move redraws only these over a saved
             copy of it. `update` must then leave every other artist as it is; when it changes an axis' limits (so
@@ -129,6 +159,24 @@ class LiveFigure:
         self.widget = widgets.VBox([controls_box, *buttons, self.image, self.readout])
         self.rendered = self._render_every_state() if precompute else None
         self.refresh()
+        if precompute:
+            self.widget = self._precomputed_view()
+
+    def _precomputed_view(self):
+        """The PrecomputedFigure of every option of the one control (precompute=True)."""
+        if len(self.controls) != 1 or self.buttons:
+            raise ValueError("precompute=True shows one control with options and no buttons, got "
+                             f"{list(self.controls)} and {list(self.buttons)}")
+        (control,) = self.controls.values()
+        values = [option[1] if isinstance(option, tuple) else option for option in control.options]
+        names = [option[0] if isinstance(option, tuple) else str(option) for option in control.options]
+        pngs = [self.rendered[(value,)][1] for value in values]
+        offsets = [0, *itertools.accumulate(len(png) for png in pngs)]
+        return PrecomputedFigure(label=control.description, options=names, index=values.index(control.value),
+                                 pngs=b"".join(pngs), offsets=offsets,
+                                 readouts=[format_readout(self.rendered[(value,)][0]) for value in values],
+                                 slider_width=int(str(control.layout.width or "420px").rstrip("px")),
+                                 hooks=hooks_on())
 
     def values(self):
         return {name: control.value for name, control in self.controls.items()}
@@ -207,7 +255,8 @@ def widget_view_bundle(widget, **kwargs):
     """The mime bundle that shows `widget` live: ipywidgets 8 builds it, ipywidgets 7 (Colab's) only displays
     through _ipython_display_, so for 7 the same bundle is written out here (widget-view format 2.0)."""
     if hasattr(widget, "_repr_mimebundle_"):
-        return widget._repr_mimebundle_(**kwargs)
+        bundle = widget._repr_mimebundle_(**kwargs)
+        return dict(bundle[0] if isinstance(bundle, tuple) else bundle)  # anywidget's is (data, metadata)
     view = {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
     return {"application/vnd.jupyter.widget-view+json": view, "text/plain": repr(widget)}
 

@@ -13,15 +13,13 @@ matplotlib (`still`) for viewers without JavaScript (GitHub, nbviewer), as befor
 
 import base64
 import math
-import os
 from pathlib import Path
 
 import anywidget
 import numpy as np
 import traitlets
 
-from vae_helpers.widgets.in_page import HOOKS_VARIABLE
-from vae_helpers.widgets.live_figure import figure_to_png, format_readout
+from vae_helpers.widgets.live_figure import figure_to_png, format_readout, hooks_on
 
 
 def page_module():
@@ -92,7 +90,7 @@ class PageFigure(anywidget.AnyWidget):
             offset += array.size
         super().__init__(view=view, controls=list(controls), actions=list(actions), data=dict(data or {}),
                          arrays=b"".join(chunks), array_layout=layout, description=description,
-                         hooks=os.environ.get(HOOKS_VARIABLE, "0") not in ("", "0"))
+                         hooks=hooks_on())
         self._readout, self._still = readout, still
 
     def values(self):
