@@ -21,15 +21,11 @@ from vae_helpers.widgets import in_page
 from .browser.lab import LabServer, NotebookPage
 
 SCREENSHOTS = REPO_ROOT / "build" / "browser-screenshots"
-# (notebook, text in the widget cell's source, how to move it): "slider:N" presses ArrowRight N times on the
-# first slider handle of the cell; "button:LABEL" clicks the button with that label.
-WIDGET_CHECKS = {
-    "07_exploring_the_latent_space.ipynb": [("generation_explorer(", "button:New digits"),
-                                            ("traversal_explorer(", "slider:5"),
-                                            ("interpolation_explorer(", "slider:5"),
-                                            ("uncertainty_explorer(", "slider:5")],
-    "08_when_training_goes_wrong.ipynb": [("beta_ladder_explorer(", "slider:2")],
-    "09_pixels_likelihoods_and_blur.ipynb": [("likelihood_explorer(", "slider:3")],
+# The figures precomputed by the kernel and swapped in the page (LiveFigure with precompute=True, shown by a
+# PrecomputedFigure): (notebook, text in the widget cell's source, ArrowRight presses on its slider).
+PRECOMPUTED_CHECKS = {
+    "08_when_training_goes_wrong.ipynb": [("beta_ladder_explorer(", 2)],
+    "09_pixels_likelihoods_and_blur.ipynb": [("likelihood_explorer(", 3)],
 }
 
 # The figures computed in the page (PageFigure): (notebook, text in the cell's source, how to move it, the explorer
@@ -46,6 +42,11 @@ PAGE_FIGURE_CHECKS = {
     "04_the_reparameterization_trick.ipynb": [("gradient_explorer(", "keys:5", "gradients.gradients"),
                                               ("gradient_explorer(", "click:64", "gradients.gradients"),
                                               ("gradient_explorer(", "click:∂/∂σ", "gradients.gradients")],
+    "07_exploring_the_latent_space.ipynb": [("generation_explorer(", "click:New digits", "latent.generation"),
+                                            ("generation_explorer(", "keys:3", "latent.generation"),
+                                            ("traversal_explorer(", "keys:5", "latent.traversal"),
+                                            ("interpolation_explorer(", "keys:5", "latent.interpolation"),
+                                            ("uncertainty_explorer(", "keys:5", "latent.uncertainty")],
 }
 
 TOUCH_NOTEBOOK = "05_your_first_vae.ipynb"  # has both in-page widgets: drag through the map, draw a digit
@@ -58,7 +59,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
-    for name in [*WIDGET_CHECKS, *PAGE_FIGURE_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK, CONDITIONAL_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
+    for name in [*PRECOMPUTED_CHECKS, *PAGE_FIGURE_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK, CONDITIONAL_NOTEBOOK]:  # copies: JupyterLab autosaves outputs into the file it opens
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)
     # Smoke-test sizes (fewer epochs and digits): the widgets are the same, and tests/test_notebooks.py checks the
     # full runs' numbers already; the full runs would add minutes here. The in-page widgets' test hooks on.
@@ -67,51 +68,45 @@ def lab(tmp_path_factory):
         yield server
 
 
-def move(cell, action):
-    kind, _, argument = action.partition(":")
-    if kind == "slider":
-        handle = cell.locator(".widget-slider .noUi-handle").first
-        handle.focus()
-        for _ in range(int(argument)):
-            handle.press("ArrowRight")
-    elif kind == "button":
-        cell.locator(f"button.jupyter-button:has-text('{argument}')").first.click()
-    else:
-        raise ValueError(f"action must be 'slider:N' or 'button:LABEL', got {action!r}")
-
-
-@pytest.mark.parametrize("notebook", sorted(WIDGET_CHECKS))
-def test_widgets_render_and_respond_in_jupyterlab(notebook, lab, browser):
+@pytest.mark.parametrize("notebook", sorted(PRECOMPUTED_CHECKS))
+def test_precomputed_figures_swap_in_the_page_in_jupyterlab(notebook, lab, browser):
     page = NotebookPage(browser, lab, notebook)
     assert_math_typeset(page)
     page.run_all()
     assert page.error_outputs() == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for step, (snippet, action) in enumerate(WIDGET_CHECKS[notebook]):
+    for step, (snippet, presses) in enumerate(PRECOMPUTED_CHECKS[notebook]):
         cell = page.widget_cell(snippet)
-        figure = cell.locator(".vae-figure canvas").first  # a widgets.FigureImage
+        figure = cell.locator(".vae-precomputed").first
         figure.wait_for(state="visible", timeout=120_000)
-        page.wait_for(lambda: figure.evaluate("c => c.width > 0"), 120, f"{snippet}: its figure to be painted")
+        canvas = figure.locator("canvas")
+        page.wait_for(lambda: canvas.evaluate("c => c.width > 0"), 120, f"{snippet}: its figure to be painted")
         stem = f"{notebook[:2]}_{step}_{snippet.strip('(').split('.')[-1]}"
         cell.screenshot(path=SCREENSHOTS / f"{stem}_before.png")
-        before = figure.evaluate("c => c.toDataURL()")
-        move(cell, action)
-        page.wait_idle()
-        page.wait_for(lambda: figure.evaluate("c => c.toDataURL()") != before, 120,
-                      f"{snippet} to redraw after {action}")
+        before, readout = canvas.evaluate("c => c.toDataURL()"), figure.locator("[aria-live]").inner_text()
+        slider = figure.locator("input[type=range]")
+        slider.focus()
+        for _ in range(presses):
+            slider.press("ArrowRight")
+        page.wait_for(lambda: canvas.evaluate("c => c.toDataURL()") != before, 30, f"{snippet} to swap its figure")
+        assert figure.locator("[aria-live]").inner_text() != readout
+        shown = figure.locator("output").inner_text()
+        assert figure.evaluate("el => el.__values.option") == shown
+        assert slider.get_attribute("aria-valuetext").endswith(shown)  # what a screen reader says
         cell.screenshot(path=SCREENSHOTS / f"{stem}_after.png")
-        assert page.error_outputs() == [], f"{snippet}: an error appeared after {action}"
+        assert page.error_outputs() == [], f"{snippet}: an error appeared"
     page.close()
 
 
 @pytest.mark.parametrize("notebook", sorted(PAGE_FIGURE_CHECKS))
 def test_the_figures_computed_in_the_page_follow_the_keyboard_and_show_pythons_numbers(notebook, lab, browser):
-    """Each figure of 01-04 in JupyterLab: a key press or a click redraws it in the page, and the numbers it shows
-    are the Python readout's for the values the page now holds (tests/test_page_figures.py checks the grid)."""
+    """Each figure of 01-04 and 07 in JupyterLab: a key press or a click redraws it in the page, and the numbers it
+    shows are the Python readout's for the values the page now holds (tests/test_page_figures.py checks a grid)."""
     from vae_helpers.explorers import all_explorers
 
     explorers = all_explorers()
     page = NotebookPage(browser, lab, notebook)
+    assert_math_typeset(page)
     page.run_all()
     assert page.error_outputs() == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -136,10 +131,8 @@ def test_the_figures_computed_in_the_page_follow_the_keyboard_and_show_pythons_n
         cell.screenshot(path=SCREENSHOTS / f"{stem}_after.png")
         values, shown = figure.evaluate("el => [el.__values, el.__readout]")
         widget = explorers[name]()
-        settings = {key: value for key, value in values.items() if key in widget.values()}
-        if "New samples" in values:
-            settings["seed"] = values["New samples"]
-        assert shown == pytest.approx(widget.readout(**settings), rel=1e-9, abs=1e-12), f"{snippet} at {values}"
+        relative, absolute = widget.tolerance
+        assert shown == pytest.approx(widget.readout(**values), rel=relative, abs=absolute), f"{snippet} at {values}"
         assert page.error_outputs() == [], f"{snippet}: an error appeared after {action}"
     page.close()
 
@@ -318,8 +311,9 @@ def test_the_other_notebooks_render_their_math_without_errors(tmp_path_factory, 
     """The notebooks no widget test opens (those check their math as they run); no kernel is needed to read."""
     root = tmp_path_factory.mktemp("math-root")
     names = [path.name for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-             if path.name not in {*WIDGET_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK, CONDITIONAL_NOTEBOOK}]
-    assert names  # 00, 02 and 06
+             if path.name not in {*PRECOMPUTED_CHECKS, *PAGE_FIGURE_CHECKS, TOUCH_NOTEBOOK, PRIOR_NOTEBOOK,
+                                  CONDITIONAL_NOTEBOOK}]
+    assert names  # 00 and 06
     for name in names:
         shutil.copy(REPO_ROOT / "notebooks" / name, root / name)
     with LabServer(root, tmp_path_factory.mktemp("math-home")) as server:

@@ -8,12 +8,15 @@ formula on one side that is not made on the other fails here.
 
 import base64
 import itertools
+import math
 
 import numpy as np
 import pytest
 import torch
 
+from vae_helpers import data, seeded
 from vae_helpers.explorers import all_explorers
+from vae_helpers.latent_space import encode_images
 from vae_helpers.widgets import page_figure
 
 TOLERANCE = dict(rtol=1e-9, atol=1e-12)
@@ -32,8 +35,9 @@ def page_js(browser):
 
 
 def settings_grid(widget, limit=60):
-    """Both ends and the middle of each slider, each option of each choice; at most `limit` combinations, spread
-    evenly over the full product."""
+    """Both ends and the middle of each slider, each option of each choice, both states of a checkbox, a button's
+    count at 0 and 3: every combination when there are at most `limit`, else one control at a time (the others at
+    their first values) and every control at its lowest and at its highest."""
     axes = []
     for control in widget.controls:
         if control["kind"] == "slider":
@@ -44,21 +48,29 @@ def settings_grid(widget, limit=60):
             axes.append([False, True])
         else:
             axes.append([value for _, value in control["options"]])
-    combinations = list(itertools.product(*axes))
-    chosen = combinations[::max(1, len(combinations) // limit)]
-    return [dict(zip([control["name"] for control in widget.controls], values)) for values in chosen]
+    names = [control["name"] for control in widget.controls] + list(widget.actions.values())
+    axes += [[0, 3]] * len(widget.actions)  # a button's count: none yet, three clicks
+    if math.prod(map(len, axes)) <= limit:
+        return [dict(zip(names, values)) for values in itertools.product(*axes)]
+    first = widget.values()
+    settings = [{**first, name: value} for name, axis in zip(names, axes) for value in axis]
+    return settings + [dict(zip(names, [axis[0] for axis in axes])), dict(zip(names, [axis[-1] for axis in axes]))]
 
 
 def page_compute(page, widget, settings, keys=()):
     """The page's compute() for each of `settings`: its readout, and the arrays named in `keys`, as lists."""
     state = {"view": widget.view, "data": widget.data, "layout": widget.array_layout,
-             "arrays": base64.b64encode(widget.arrays).decode()}
+             "arrays": base64.b64encode(widget.arrays).decode(),
+             "shared": [[shared.layout_of, base64.b64encode(shared.values).decode()] for shared in widget.shared]}
     return page.evaluate("""([state, settings, keys]) => {
-        const bytes = Uint8Array.from(atob(state.arrays), (c) => c.charCodeAt(0));
-        const context = { data: state.data, arrays: pf.decodeArrays(bytes, state.layout) };
+        const bytesOf = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+        const context = { data: state.data, arrays: pf.decodeArrays(bytesOf(state.arrays), state.layout) };
+        for (const [layout, values] of state.shared) Object.assign(context.arrays, pf.decodeShared(layout, bytesOf(values)));
         return settings.map((values) => {
             const result = pf.VIEWS[state.view].compute(values, context);
-            return { readout: result.readout, ...Object.fromEntries(keys.map((k) => [k, Array.from(result[k])])) };
+            const plain = (value) => (value?.length !== undefined && typeof value !== "string"
+                ? Array.from(value, (item) => (item?.length !== undefined ? Array.from(item) : item)) : value);
+            return { readout: result.readout, ...Object.fromEntries(keys.map((k) => [k, plain(result[k])])) };
         });
     }""", [state, settings, list(keys)])
 
@@ -71,8 +83,9 @@ def test_the_page_shows_the_numbers_python_computes_on_a_grid_of_settings(page_j
     for values, result in zip(settings, page_compute(page_js, widget, settings)):
         expected = widget.readout(**values)
         assert result["readout"].keys() == expected.keys()
+        relative, absolute = widget.tolerance
         for key, value in expected.items():
-            assert result["readout"][key] == pytest.approx(value, rel=1e-9, abs=1e-12), f"{name} at {values}: {key}"
+            assert result["readout"][key] == pytest.approx(value, rel=relative, abs=absolute), f"{name} at {values}: {key}"
 
 
 def compare_curves(page, widget, python_curves, keys):
@@ -191,17 +204,86 @@ def test_the_naive_monte_carlo_runs_region_and_ellipse_are_pythons(page_js):
     from vae_helpers.explorers import evidence
 
     widget = evidence.naive_monte_carlo_explorer()
-    settings = [{"noise_std": s, "latent_dim": d, "New samples": seed}
+    settings = [{"noise_std": s, "latent_dim": d, "seed": seed}
                 for s, d, seed in [(0.1, 2, 0), (2.0, 2, 3), (3.0, 16, 0), (0.55, 9, 1)]]
     results = page_compute(page_js, widget, settings, ["running", "inside", "ellipse", "z"])
     for values, result in zip(settings, results):
-        expected = evidence.naive_monte_carlo(values["latent_dim"], values["noise_std"], seed=values["New samples"])
+        expected = evidence.naive_monte_carlo(values["latent_dim"], values["noise_std"], seed=values["seed"])
         message = f"at {values}"
         np.testing.assert_allclose(result["z"], expected["z"].flatten().numpy(), err_msg=message, **TOLERANCE)
         np.testing.assert_allclose(result["running"], expected["running"].flatten().numpy(), err_msg=message,
                                    rtol=1e-9, atol=1e-9)
         assert result["inside"] == expected["inside"].int().tolist(), message
         np.testing.assert_allclose(result["ellipse"], expected["ellipse"].numpy(), err_msg=message, **TOLERANCE)
-        readout = widget.readout(**{"noise_std": values["noise_std"], "latent_dim": values["latent_dim"],
-                                    "seed": values["New samples"]})
+        readout = widget.readout(**values)
         assert result["readout"] == pytest.approx(readout, rel=1e-9, abs=1e-12)
+
+
+# ---- 07: the conv VAE's decoder in the page ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def conv_model():
+    from vae_helpers.pretrained import load_pretrained
+
+    return load_pretrained("conv_vae_16d")[0]
+
+
+@pytest.mark.browser
+def test_the_page_decodes_as_torch_does(page_js, conv_model):
+    from vae_helpers.widgets.page_models import sequential_spec
+
+    layers, weights = sequential_spec(conv_model.decoder, (conv_model.latent_dim,))
+    assert [layer["kind"] for layer in layers] == ["linear", "silu", "conv", "pixel_shuffle", "silu", "conv",
+                                                   "pixel_shuffle", "bias"]
+    z = seeded.standard_normal(5, (6, conv_model.latent_dim)).float() * 1.5
+    logits = page_js.evaluate("""([layers, weights, codes]) => {
+        const bytes = Uint8Array.from(atob(weights), (c) => c.charCodeAt(0));
+        const network = new pf.Sequential(layers, new Float32Array(bytes.buffer));
+        return codes.map((z) => Array.from(network.forward(Float32Array.from(z))));
+    }""", [layers, base64.b64encode(weights.tobytes()).decode(), z.tolist()])
+    with torch.no_grad():
+        expected = conv_model.decode(z).reshape(len(z), -1)
+    np.testing.assert_allclose(logits, expected.numpy(), atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.browser
+def test_the_latent_widgets_decode_the_digits_python_decodes(page_js, conv_model):
+    from vae_helpers.explorers import latent
+    from vae_helpers.latent_space import decode_images, interpolation_path, slerp
+
+    widget = latent.interpolation_explorer(model=conv_model)
+    settings = [{"index_a": 3, "index_b": 4, "t": 0.3, "spherical": True},
+                {"index_a": 999, "index_b": 0, "t": 1.0, "spherical": False}]
+    test = data.load_digits(split="test", binarized=True)
+    mu = encode_images(conv_model, test.images)[0]
+    for values, result in zip(settings, page_compute(page_js, widget, settings, ["images", "xA"])):
+        z_a, z_b = mu[values["index_a"]], mu[values["index_b"]]
+        path = interpolation_path(z_a, z_b, 9, values["spherical"])
+        at_t = (slerp if values["spherical"] else latent.lerp)(z_a, z_b, values["t"])
+        expected = decode_images(conv_model, torch.cat([path, at_t[None]])).reshape(10, -1)
+        np.testing.assert_allclose(result["images"], expected.numpy(), atol=1e-5)
+        assert result["xA"] == test.images[values["index_a"]].flatten().tolist()  # the digit's bits, unpacked
+
+
+def test_a_decoder_the_page_cannot_run_is_refused():
+    from torch import nn
+
+    from vae_helpers.widgets.page_models import sequential_spec
+
+    with pytest.raises(ValueError, match="stride 1 and zero padding"):
+        sequential_spec(nn.Sequential(nn.Conv2d(1, 2, 3, stride=2)), (1, 8, 8))
+    with pytest.raises(ValueError, match="not ConvTranspose2d"):
+        sequential_spec(nn.Sequential(nn.ConvTranspose2d(1, 2, 3)), (1, 8, 8))
+
+
+def test_the_latent_widgets_refuse_a_model_the_page_cannot_decode(conv_model):
+    import copy
+
+    from vae_helpers import parts
+    from vae_helpers.explorers import latent
+
+    model = copy.deepcopy(conv_model)
+    model.parts["likelihood"] = parts.ContinuousBernoulliLikelihood() if hasattr(parts, "ContinuousBernoulliLikelihood") \
+        else torch.nn.Identity()
+    with pytest.raises(ValueError, match="prior N\\(0, I\\) and Bernoulli pixels"):
+        latent.generation_explorer(model=model)

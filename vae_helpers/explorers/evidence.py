@@ -72,7 +72,7 @@ def naive_monte_carlo_explorer(noise_std=2.0, latent_dim=2):
     controls = [slider_control("noise_std", "noise s", 0.1, 3.0, noise_std, 0.05),
                 slider_control("latent_dim", "latent dimension D", 2, linear_gaussian.MAX_LATENT_DIM, latent_dim, 1)]
     return PageFigure("naive_monte_carlo", controls, naive_monte_carlo_readout,
-                      naive_monte_carlo_still, data=data, actions=["New samples"],
+                      naive_monte_carlo_still, data=data, actions={"New samples": "seed"},
                       arrays={"W": W, "z_true": torch.stack(z_true), "noise": torch.stack(noise)},
                       description="prior samples against the posterior's 95% region, and the naive estimates' errors")
 

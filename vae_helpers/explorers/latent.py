@@ -2,15 +2,17 @@
 q(z|x) for one digit.
 
 Every factory loads a shipped checkpoint by default (vae_helpers.pretrained.model_or_shipped; pass `model=` to use
-another), encodes the test split once when it is built, and then decodes only a small batch per move of a control,
-so each update stays well under the series' 50 ms budget. The maths they draw (lerp, slerp, traversal codes,
-encoding and decoding batches) is in vae_helpers.latent_space, tested without a browser in
-tests/test_latent_explorers.py.
+another) and encodes the test split once, when it is built. The page then runs the conv VAE's decoder itself
+(page_models.js, the layers of widgets/page_models.py): the decoder's weights and the test digits with their codes
+go to the page once, shared by the four widgets, and every move of a control is decoded there. Each factory's
+`update` is the Python original of what the page computes (the readout; tests/test_page_figures.py compares them)
+and draws the figure a viewer without JavaScript sees. The maths (lerp, slerp, traversal codes, encoding and
+decoding batches) is in vae_helpers.latent_space, tested without a browser in tests/test_latent_explorers.py.
 """
 
+import math
 from contextlib import contextmanager
 
-import ipywidgets as widgets
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,12 +20,14 @@ from matplotlib.collections import LineCollection
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from vae_helpers import data, diagnostics
-from vae_helpers.distributions import DiagonalGaussian, closed_form_kl, draw
+from vae_helpers import data, diagnostics, parts, seeded
+from vae_helpers.distributions import DiagonalGaussian, closed_form_kl
 from vae_helpers.latent_space import decode_images, encode_images, interpolation_path, lerp, slerp
 from vae_helpers.plotting import tile_images
 from vae_helpers.pretrained import model_or_shipped
-from vae_helpers.widgets import LiveFigure, new_figure, slider
+from vae_helpers.widgets import new_figure
+from vae_helpers.widgets.page_figure import PageFigure, checkbox_control, slider_control
+from vae_helpers.widgets.page_models import sequential_spec, shared_numbers
 
 CONV_MODEL = "conv_vae_16d"  # the shipped checkpoint the widgets load by default (the 2-D map's is in touch.py)
 IMAGE_STYLE = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0, "interpolation": "nearest"}
@@ -67,13 +71,47 @@ def _strip_shape(count, ncols):
     return rows * (28 + PADDING) - PADDING, ncols * (28 + PADDING) - PADDING
 
 
-def _live(figure, update, controls, changing, actions=None, columns=1):
-    """A LiveFigure that redraws only the `changing` artists (digits, bars, titles) over the rest, drawn once: the
-    axes and their labels are most of a full redraw's time, and a full redraw kept the widgets over budget."""
-    return LiveFigure(figure, update, controls, actions, columns=columns, changing=changing)
+# A float32 network run in another order: the page's numbers agree with torch's to about 1e-6 relative.
+MODEL_TOLERANCE = (1e-4, 1e-4)
 
 
-# ---- the five widgets ---------------------------------------------------------------------------------------------
+def _decoder_numbers(model):
+    """The SharedNumbers of `model`'s decoder (its layers in the data, its weights as one array): the page runs it.
+    Raises ValueError for a model the page cannot decode: a prior other than N(0, I), pixels other than Bernoulli,
+    a layer the page's loop does not run."""
+    if type(model.parts["prior"]) is not parts.StandardNormalPrior or (
+            type(model.parts["likelihood"]) is not parts.BernoulliLikelihood):
+        raise ValueError("07's widgets run a VAE with the prior N(0, I) and Bernoulli pixels in the page, like the "
+                         f"shipped '{CONV_MODEL}'")
+    layers, weights = sequential_spec(model.decoder, (model.latent_dim,))
+    return layers, shared_numbers({"decoder": weights})
+
+
+def _digit_numbers(test, mu, logvar):
+    """The SharedNumbers of the test digits (one bit per pixel), their labels and codes: sent to the page once."""
+    bits = np.packbits(test.images.reshape(len(test.images), -1).numpy().astype(np.uint8), axis=1)
+    return shared_numbers({"digits": bits, "labels": test.labels.numpy().astype(np.uint8),
+                           "mu": mu.numpy().astype("<f4"), "logvar": logvar.numpy().astype("<f4")})
+
+
+def _page(view, model, figure, update, controls, numbers, description, shared=(), actions=None):
+    """A PageFigure of `view` whose Python original is `update` (the readout; it also draws the still)."""
+    layers, decoder = _decoder_numbers(model)
+
+    def still(**values):
+        update(**values)
+        return figure
+
+    return PageFigure(view, controls, update, still, data={**numbers, "layers": layers, "latent_dim": model.latent_dim},
+                      shared=[decoder, *shared], actions=actions, description=description,
+                      tolerance=MODEL_TOLERANCE)
+
+
+def _digit_slider(name, label, value, count):
+    return slider_control(name, label, 0, count - 1, value, 1)
+
+
+# ---- the four widgets ---------------------------------------------------------------------------------------------
 
 def traversal_explorer(model=None, digit_index=0, threshold=diagnostics.ACTIVE_KL_NATS):
     """One slider per active latent dimension of the conv VAE, starting at a test digit's posterior mean.
@@ -89,9 +127,7 @@ def traversal_explorer(model=None, digit_index=0, threshold=diagnostics.ACTIVE_K
     kl_per_dim = diagnostics.kl_per_dimension(DiagonalGaussian(mu, logvar), prior).cpu()
     active = diagnostics.dimensions_with_kl_above(kl_per_dim, threshold)
     z_base = mu[digit_index].cpu()
-    # The sliders start on their grid, as the browser shows them (0.15, not 0.1500000059): the browser rounds a
-    # value that is off the grid and sends it back, which would redraw once per slider and count every dimension
-    # as moved.
+    # The sliders start on their grid (0.15, not 0.1500000059), so that "dims moved" counts only what was moved.
     start = {d: round(round(min(max(z_base[d].item(), -3.0), 3.0) / SLIDER_STEP) * SLIDER_STEP, 2)
              for d in active.tolist()}
     z_start = z_base.clone()
@@ -101,16 +137,16 @@ def traversal_explorer(model=None, digit_index=0, threshold=diagnostics.ACTIVE_K
     figure = new_figure(6, 2.6)
     ax_image, ax_code = figure.subplots(1, 2, width_ratios=[1, 1.8])
     image = _image_axes(ax_image, (28, 28), "decoded z (the sliders)")
-    # No legend (text is most of a redraw's time): the title says what is what.
     ax_code.axhspan(-2, 2, color="0.93", zorder=0)  # where the prior N(0, 1) puts 95% of each coordinate
     colors = ["tab:blue" if d in set(active.tolist()) else "lightgrey" for d in dims]
     bars = ax_code.bar(dims, z_base.numpy(), color=colors, width=0.7)
-    ticks = ax_code.plot(dims, z_base.numpy(), linestyle="none", marker="_", markersize=11, color="black")[0]
+    ax_code.plot(dims, z_base.numpy(), linestyle="none", marker="_", markersize=11, color="black")
     ax_code.set(xlim=(-0.7, model.latent_dim - 0.3), ylim=(-3.4, 3.4), xlabel="latent dimension d", ylabel="z[d]",
                 yticks=[-2, 0, 2])
     ax_code.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-    _title(ax_code, f"bars: z; ticks: q(z|x)'s mean for test digit {digit_index};\n"
-                    f"grey band: prior ±2σ; {len(active)} of {model.latent_dim} dims active")
+    title = (f"bars: z; ticks: q(z|x)'s mean for test digit {digit_index};\n"
+             f"grey band: prior ±2σ; {len(active)} of {model.latent_dim} dims active")
+    _title(ax_code, title)
 
     def update(**values):
         z = z_start.clone()
@@ -122,12 +158,12 @@ def traversal_explorer(model=None, digit_index=0, threshold=diagnostics.ACTIVE_K
         return {"|z|": z.norm().item(), "log p(z)": prior.log_prob(z.to(prior.mean.device)).item(),
                 "dims moved": int((z - z_start).abs().gt(1e-6).sum())}
 
-    controls = {f"z{d}": slider(f"z[{d}] (KL {kl_per_dim[d].item():.2f})", -3.0, 3.0, value, SLIDER_STEP)
-                for d, value in start.items()}
-    for control in controls.values():
-        control.style.description_width = "110px"  # one width for all, so the 16 tracks line up
-        control.layout.width = "330px"  # two columns of sliders keep the image above the fold
-    return _live(figure, update, controls, [image, *bars, ticks], columns=2)  # ticks over the bars
+    controls = [slider_control(f"z{d}", f"z[{d}] (KL {kl_per_dim[d].item():.2f})", -3.0, 3.0, value, SLIDER_STEP)
+                for d, value in start.items()]
+    numbers = {"z_start": z_start.tolist(), "z_mean": z_base.tolist(), "active": active.tolist(), "title": title,
+               "control_columns": 2}  # two columns of sliders keep the digit above the fold
+    return _page("traversal", model, figure, update, controls, numbers,
+                 "the digit decoded from the sliders' code, and the code as bars")
 
 
 def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=False, num_steps=9):
@@ -138,7 +174,7 @@ def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=Fa
     """
     model = model_or_shipped(model, CONV_MODEL)
     test = data.load_digits(split="test", binarized=True)
-    mu = encode_images(model, test.images)[0].cpu()  # once, at build time
+    mu, logvar = (values.cpu() for values in encode_images(model, test.images))  # once, at build time
     num_digits = len(test.images)
     t_grid = torch.linspace(0.0, 1.0, 41)
     cell = 28 + PADDING
@@ -150,7 +186,6 @@ def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=Fa
     strip = _image_axes(ax_strip, _strip_shape(num_steps, num_steps))
     strip_title = _title(ax_strip, " ")
     box = ax_strip.add_patch(Rectangle((-1.5, -1.5), 30, 30, fill=False, edgecolor="tab:red", linewidth=2))
-    # Static titles (the slider readouts give the numbers): changing text is most of a redraw's time.
     image_a, image_t, image_b = (_image_axes(ax, (28, 28), title)
                                  for ax, title in ((ax_a, "A"), (ax_t, "decoded z(t)"), (ax_b, "B")))
     line_lerp = ax_norm.plot(t_grid.numpy(), t_grid.numpy(), color="tab:grey", linestyle="--")[0]
@@ -163,6 +198,7 @@ def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=Fa
     _title(ax_norm, "|z(t)|: lerp --, slerp —", fontsize="small")
 
     def update(index_a, index_b, t, spherical):
+        index_a, index_b = int(index_a), int(index_b)
         z_a, z_b = mu[index_a], mu[index_b]
         interpolate = slerp if spherical else lerp
         codes = torch.cat([interpolation_path(z_a, z_b, num_steps, spherical), interpolate(z_a, z_b, t)[None]])
@@ -183,67 +219,64 @@ def interpolation_explorer(model=None, index_a=3, index_b=4, t=0.5, spherical=Fa
         line_slerp.set_ydata(slerp(z_a, z_b, t_grid).norm(dim=-1).numpy())
         z_t = codes[-1]
         current.set_data([t], [z_t.norm().item()])
-        angle = torch.rad2deg(torch.arccos(F.cosine_similarity(z_a, z_b, dim=0).clamp(-1, 1))).item()
+        # 2 atan2(|a - b|, |a + b|) of the unit codes, in float64: arccos of a float32 cosine puts 0.03° between a
+        # code and itself
+        unit_a, unit_b = (F.normalize(z.double(), dim=0) for z in (z_a, z_b))
+        angle = math.degrees(2 * math.atan2((unit_a - unit_b).norm().item(), (unit_a + unit_b).norm().item()))
         return {"t": t, "|z(t)|": z_t.norm().item(), "log p(x_A|z(t))": log_likelihoods[0].item(),
                 "log p(x_B|z(t))": log_likelihoods[1].item(), "angle A–B (degrees)": angle}
 
-    int_style = {"style": {"description_width": "initial"}, "continuous_update": True,
-                 "layout": widgets.Layout(width="420px")}
-    controls = {"index_a": widgets.IntSlider(index_a, 0, num_digits - 1, description="digit A (test index)",
-                                             **int_style),
-                "index_b": widgets.IntSlider(index_b, 0, num_digits - 1, description="digit B (test index)",
-                                             **int_style),
-                "t": slider("t (0 = A, 1 = B)", 0.0, 1.0, t, 0.01),
-                "spherical": widgets.Checkbox(spherical, description="spherical path (slerp)")}
-    changing = [strip, strip_title, box, image_a, image_t, image_b, line_lerp, line_slerp, current]
-    return _live(figure, update, controls, changing)
+    controls = [_digit_slider("index_a", "digit A (test index)", index_a, num_digits),
+                _digit_slider("index_b", "digit B (test index)", index_b, num_digits),
+                slider_control("t", "t (0 = A, 1 = B)", 0.0, 1.0, t, 0.01),
+                checkbox_control("spherical", "spherical path (slerp)", spherical)]
+    return _page("interpolation", model, figure, update, controls, {"num_steps": num_steps},
+                 "the decoded path from digit A to digit B, the decoding at t, and the norm of z along the path",
+                 shared=[_digit_numbers(test, mu, logvar)])
 
 
 def generation_explorer(model=None, temperature=1.0, num_per_side=6, seed=0):
-    """A grid of new digits decoded from z = T * eps, eps drawn from the prior (for N(0, I): z ~ N(0, T^2 I)): a
-    temperature slider and a "New digits" button.
+    """A grid of new digits decoded from z = T * eps, eps drawn from N(0, I): a temperature slider and a "New digits"
+    button.
 
-    eps is drawn by the button (from a generator kept here, so the sequence of draws is reproducible), so moving
-    the slider rescales the same codes and a click draws new ones.
+    eps is drawn by vae_helpers.seeded (the page draws the same numbers): draw k uses seed `seed` + k, so moving the
+    slider rescales the same codes and a click draws new ones.
     """
     model = model_or_shipped(model, CONV_MODEL)
-    generator = torch.Generator().manual_seed(seed)
     num_samples = num_per_side**2
-    state = {"eps": draw(model.prior(), (num_samples,), generator).cpu(), "draw": 1}
-
-    def new_digits():
-        state["eps"] = draw(model.prior(), (num_samples,), generator).cpu()
-        state["draw"] += 1
 
     figure = new_figure(3.4, 3.6)
     ax = figure.add_subplot()
     image = _image_axes(ax, _strip_shape(num_samples, num_per_side))
     title = _title(ax, " ")
 
-    def update(temperature):
-        z = temperature * state["eps"]  # z ~ N(0, T^2 I), eq. 7.2
+    def update(temperature, draw):
+        eps = seeded.standard_normal(seed + draw, (num_samples, model.latent_dim)).float()
+        z = temperature * eps  # z ~ N(0, T^2 I), eq. 7.2
         with torch.inference_mode(), one_thread():
             images = decode_images(model, z)
         image.set_data(tile_images(images, ncols=num_per_side))
-        title.set_text(f"decoded z ~ N(0, {temperature:.2f}² I), draw {state['draw']}")
+        title.set_text(f"decoded z ~ N(0, {temperature:.2f}² I), draw {draw + 1}")
         return {"T": temperature, "mean |z|": z.norm(dim=1).mean().item(),
-                "mean pixel probability": images.mean().item(), "draw": state["draw"]}
+                "mean pixel probability": images.mean().item(), "draw": draw + 1}
 
-    controls = {"temperature": slider("temperature T", 0.1, 1.5, temperature, 0.05)}
-    return _live(figure, update, controls, [image, title], actions={"New digits": new_digits})
+    controls = [slider_control("temperature", "temperature T", 0.1, 1.5, temperature, 0.05)]
+    return _page("generation", model, figure, update, controls, {"num_per_side": num_per_side, "seed": seed},
+                 "a grid of digits decoded from codes drawn from N(0, T² I)", actions={"New digits": "draw"})
 
 
 def uncertainty_explorer(model=None, index=0, num_samples=8, seed=0):
     """For one test digit: q(z|x)'s mean ± 2 sigma per dimension, and decodings of samples z = mu + sigma * eps.
 
-    The noise eps is drawn once, so the samples change only when the digit does.
+    The noise eps is drawn once (vae_helpers.seeded, which the page draws too), so the samples change only when the
+    digit does.
     """
     model = model_or_shipped(model, CONV_MODEL)
     test = data.load_digits(split="test", binarized=True)
     mu_all, logvar_all = encode_images(model, test.images)  # once, at build time
     kl_all = closed_form_kl(DiagonalGaussian(mu_all, logvar_all), model.prior()).cpu()  # (1000,) nats
     mu_all, logvar_all = mu_all.cpu(), logvar_all.cpu()
-    eps = torch.randn(num_samples, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+    eps = seeded.standard_normal(seed, (num_samples, model.latent_dim)).float()
     dims = torch.arange(model.latent_dim, dtype=torch.float32)
     ncols = num_samples // 2 if num_samples % 2 == 0 else num_samples
 
@@ -262,6 +295,7 @@ def uncertainty_explorer(model=None, index=0, num_samples=8, seed=0):
     sample_x = (dims + torch.linspace(-0.25, 0.25, num_samples)[:, None]).flatten()  # spread a column's draws
 
     def update(index):
+        index = int(index)
         mu, logvar = mu_all[index], logvar_all[index]
         sigma = torch.exp(0.5 * logvar)
         z = DiagonalGaussian(mu, logvar).reparameterize(eps)  # (num_samples, D)
@@ -279,10 +313,11 @@ def uncertainty_explorer(model=None, index=0, num_samples=8, seed=0):
         return {"label": test.labels[index].item(), "mean σ": sigma.mean().item(),
                 "KL(q‖p(z)) nats": kl_all[index].item(), "log p(x|z=μ)": log_likelihood}
 
-    controls = {"index": widgets.IntSlider(index, 0, len(test.images) - 1, description="test digit",
-                                           continuous_update=True, style={"description_width": "initial"},
-                                           layout=widgets.Layout(width="420px"))}
-    return _live(figure, update, controls, [image_input, image_samples, bars, dots, means])
+    controls = [_digit_slider("index", "test digit", index, len(test.images))]
+    return _page("uncertainty", model, figure, update, controls,
+                 {"num_samples": num_samples, "seed": seed, "ncols": ncols},
+                 "a test digit, decodings of codes drawn from q(z|x), and q's mean and spread per dimension",
+                 shared=[_digit_numbers(test, mu_all, logvar_all)])
 
 
 EXPLORERS = {"traversal": traversal_explorer, "interpolation": interpolation_explorer, "generation": generation_explorer,

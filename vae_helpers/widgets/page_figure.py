@@ -16,16 +16,20 @@ import math
 from pathlib import Path
 
 import anywidget
+import ipywidgets
 import numpy as np
 import traitlets
 
 from vae_helpers.widgets.live_figure import figure_to_png, format_readout, hooks_on
+from vae_helpers.widgets.page_models import SharedNumbers
 
 
 def page_module():
-    """in_page_core.js (timing hooks, DOM helpers) joined to page_plot.js (controls, axes, the widgets' maths)."""
+    """in_page_core.js (timing hooks, DOM helpers) joined to page_plot.js (controls, axes, the theory widgets'
+    maths) and page_models.js (a network's layers; 07's widgets)."""
     folder = Path(__file__).parent
-    return "\n".join((folder / file).read_text(encoding="utf-8") for file in ("in_page_core.js", "page_plot.js"))
+    return "\n".join((folder / file).read_text(encoding="utf-8")
+                     for file in ("in_page_core.js", "page_plot.js", "page_models.js"))
 
 
 ESM = page_module()
@@ -63,21 +67,28 @@ class PageFigure(anywidget.AnyWidget):
         still: still(**values) -> a matplotlib Figure of that state, for viewers without JavaScript.
         data: JSON numbers the page's formulas need (a grid, a table); arrays: {name: float64 array}, sent as one
             binary buffer (a list of 80,000 numbers would be five times larger as JSON text).
-        actions: labels of buttons; each click adds one to the page's counter of that action (a new seed).
+        actions: {button label: name}; each click adds one to the page's count `name` (a new seed), which the page's
+            compute and Python's readout and still get as one more value (0 at first).
+        shared: SharedNumbers widgets (page_models.shared_numbers) whose arrays the page adds to `arrays`: a
+            network's weights, the test digits; every figure of a page that refers to them shares one copy.
+        tolerance: (relative, absolute) between the page's readout and Python's: float64 formulas agree to 1e-9,
+            a network run in float32 in a different order to about 1e-5.
     The values a learner sets stay in the page: the kernel is not asked for anything after the first state.
     """
 
     _esm = ESM
     view = traitlets.Unicode().tag(sync=True)
     controls = traitlets.List().tag(sync=True)
-    actions = traitlets.List().tag(sync=True)
+    actions = traitlets.Dict().tag(sync=True)  # {button label: the name of its count}
+    shared = traitlets.List(traitlets.Instance(SharedNumbers)).tag(sync=True, **ipywidgets.widget_serialization)
     data = traitlets.Dict().tag(sync=True)
     arrays = traitlets.Bytes().tag(sync=True)  # every array's float64 values, one after another
     array_layout = traitlets.Dict().tag(sync=True)  # {name: [offset in numbers, [shape...]]}
     description = traitlets.Unicode().tag(sync=True)  # what the figure shows, for screen readers
     hooks = traitlets.Bool(False).tag(sync=True)  # tests and benchmarks/bench_browser.py: record timings, readouts
 
-    def __init__(self, view, controls, readout, still, data=None, arrays=None, actions=(), description=""):
+    def __init__(self, view, controls, readout, still, data=None, arrays=None, actions=None, description="",
+                 shared=(), tolerance=(1e-9, 1e-12)):
         for control in controls:
             if control.get("kind") not in CONTROL_KINDS:
                 raise ValueError(f"a control's kind must be one of {CONTROL_KINDS}, got {control.get('kind')!r} "
@@ -88,14 +99,15 @@ class PageFigure(anywidget.AnyWidget):
             layout[name] = [offset, list(array.shape)]
             chunks.append(float_bytes(array))
             offset += array.size
-        super().__init__(view=view, controls=list(controls), actions=list(actions), data=dict(data or {}),
+        super().__init__(view=view, controls=list(controls), actions=dict(actions or {}), data=dict(data or {}),
                          arrays=b"".join(chunks), array_layout=layout, description=description,
-                         hooks=hooks_on())
-        self._readout, self._still = readout, still
+                         shared=list(shared), hooks=hooks_on())
+        self._readout, self._still, self.tolerance = readout, still, tolerance
 
     def values(self):
-        """The controls' first values, by name (the page keeps the later ones)."""
-        return {control["name"]: control["value"] for control in self.controls}
+        """The controls' first values and the buttons' counts (0), by name (the page keeps the later ones)."""
+        return {**{control["name"]: control["value"] for control in self.controls},
+                **{name: 0 for name in self.actions.values()}}
 
     def readout(self, **values):
         """The numbers shown under the figure for `values` (the first values where not given), computed in Python."""

@@ -92,6 +92,17 @@ export function seededNormals(seed, count) {
   return values;
 }
 
+// The arrays of a SharedNumbers widget (page_models.py): {name: [byte offset, "f4" or "u1", shape]} and the bytes.
+export function decodeShared(layout, value) {
+  const bytes = bytesOf(value), arrays = {};
+  for (const [name, [offset, dtype, shape]] of Object.entries(layout)) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    arrays[name] = dtype === "f4" ? new Float32Array(bytes.buffer, bytes.byteOffset + offset, count)
+      : bytes.subarray(offset, offset + count);
+  }
+  return arrays;
+}
+
 // The arrays a PageFigure sends (page_figure.py): one float64 buffer and {name: [offset, shape]}.
 export function decodeArrays(buffer, layout) {
   const bytes = buffer instanceof Uint8Array ? buffer : bytesOf(buffer);
@@ -408,8 +419,8 @@ function decimals(step) {
 // The controls of a widget as labelled HTML inputs: a range input per slider (arrows, Page Up/Down, Home and End
 // move it), a group of pressed/unpressed buttons per toggle, a <select>, a checkbox. change(name, value, event)
 // follows every change.
-function buildControls(specs, values, change) {
-  const box = element("div", { display: "grid", gridTemplateColumns: "max-content max-content max-content",
+function buildControls(specs, values, change, columns = 1) {
+  const box = element("div", { display: "grid", gridTemplateColumns: "max-content max-content max-content ".repeat(columns),
                                gap: "4px 10px", alignItems: "center", font: "13px sans-serif" });
   for (const spec of specs) {
     const id = `vae-control-${Math.random().toString(36).slice(2)}`;
@@ -417,7 +428,7 @@ function buildControls(specs, values, change) {
     label.textContent = spec.label;
     let input, shown = element("output", { minWidth: "3em" }, { for: id });
     if (spec.kind === "slider") {
-      input = element("input", { width: "240px" }, { type: "range", id, min: spec.min, max: spec.max,
+      input = element("input", { width: columns > 1 ? "140px" : "240px" }, { type: "range", id, min: spec.min, max: spec.max,
                                                      step: spec.step, value: spec.value });
       const digits = decimals(spec.step);
       shown.textContent = Number(spec.value).toFixed(digits);
@@ -466,11 +477,15 @@ function buildControls(specs, values, change) {
 
 export const VIEWS = {}; // name: { compute(values, context) -> {readout, ...}, build(root, context) -> draw(result, values) }
 
-function render({ model, el }) {
+async function render({ model, el }) {
   const view = VIEWS[model.get("view")];
   const context = { data: model.get("data"), arrays: decodeArrays(model.get("arrays"), model.get("array_layout")) };
+  for (const reference of model.get("shared")) { // numbers held once per page (page_models.py SharedNumbers)
+    const source = await model.widget_manager.get_model(reference.slice("IPY_MODEL_".length));
+    Object.assign(context.arrays, decodeShared(source.get("layout_of"), source.get("values")));
+  }
   const values = Object.fromEntries(model.get("controls").map((spec) => [spec.name, spec.value]));
-  const counts = Object.fromEntries(model.get("actions").map((label) => [label, 0]));
+  const counts = Object.fromEntries(Object.values(model.get("actions")).map((name) => [name, 0]));
   const hooks = addHooks(model, el);
   el.classList.add("vae-page-figure", `vae-page-${model.get("view")}`);
   const figure = element("div", { display: "flex", flexWrap: "wrap", gap: "6px", margin: "6px 0" },
@@ -487,12 +502,12 @@ function render({ model, el }) {
   const controls = buildControls(model.get("controls"), values, (name, value, event) => {
     values[name] = value;
     show(event);
-  });
+  }, context.data.control_columns ?? 1);
   const buttons = element("div", { display: "flex", gap: "6px" });
-  for (const label of model.get("actions")) {
+  for (const [label, name] of Object.entries(model.get("actions"))) {
     const button = element("button", {}, { type: "button" });
     button.textContent = label;
-    button.addEventListener("click", (event) => { counts[label] += 1; show(event); });
+    button.addEventListener("click", (event) => { counts[name] += 1; show(event); });
     buttons.append(button);
   }
   // Keys pressed on a control are the control's: JupyterLab's notebook would otherwise take the arrows (its
@@ -1045,7 +1060,7 @@ export function naiveMonteCarlo(latentDim, noiseStd, seed, data, arrays, draws =
 }
 
 VIEWS.naive_monte_carlo = {
-  compute({ noise_std, latent_dim, "New samples": seed = 0 }, { data, arrays }) {
+  compute({ noise_std, latent_dim, seed }, { data, arrays }) {
     const result = naiveMonteCarlo(latent_dim, noise_std, seed, data, arrays);
     const K = data.num_samples, error = result.running[K - 1] - result.logEvidence;
     const share = result.inside.reduce((a, b) => a + b, 0) / K;
