@@ -148,7 +148,7 @@ def test_drag_through_the_map_and_draw_a_digit_in_jupyterlab(lab, browser):
     page.run_all()
     assert page.error_outputs() == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    model = touch.draw_digit().model  # the shipped 2-D model the widgets load
+    model = touch.draw_digit().page_model  # the shipped 2-D model the widgets load, with the weights the page gets
 
     # Drag: the decoded digit follows the pointer, and is the model's decoding of the point under it.
     widget = page.panel.locator(".vae-touch-map").first
@@ -388,10 +388,10 @@ def test_the_page_encodes_decodes_and_scores_as_torch_does(touch_js, prior):
     }""", [state, images.reshape(8, -1).tolist(), z.tolist(), widget.eps])
     p = DiagonalGaussian(torch.tensor(prior["mu"]), torch.tensor(prior["logvar"]))
     with torch.no_grad():
-        mu, logvar = widget.model.encode(images)
-        decoded = torch.sigmoid(widget.model.decode(z)).reshape(8, -1)
+        mu, logvar = widget.page_model.encode(images)
+        decoded = torch.sigmoid(widget.page_model.decode(z)).reshape(8, -1)
         # elbo_with_draws scores under the model's N(0, I): swap its KL for the KL to this prior
-        elbo = (touch.elbo_with_draws(widget.model, images, torch.tensor(widget.eps)) + gaussian_kl(mu, logvar)
+        elbo = (touch.elbo_with_draws(widget.page_model, images, torch.tensor(widget.eps)) + gaussian_kl(mu, logvar)
                 - gaussian_kl(mu, logvar, p.mu, p.logvar))
     for b, result in enumerate(page):
         np.testing.assert_allclose(result["mu"], mu[b].numpy(), atol=1e-4)

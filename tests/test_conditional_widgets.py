@@ -30,7 +30,7 @@ def test_a_conditional_decoder_is_sent_alone_and_computes_what_torch_computes(sm
     c = completion.hide(data.load_digits(split="test", limit=2).images, 1)
     z = torch.randn(2, 3, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        logits = small_completer.decode(z, c)
+        logits = in_page.as_sent(small_completer).decode(z, c)
     for b in range(2):  # the page's input: the code and the condition side by side
         page = page_forward(spec["decoder"], weights, torch.cat([z[b], c[b].reshape(-1)]).numpy())
         np.testing.assert_allclose(page, logits[b].reshape(-1).numpy(), atol=1e-5)
@@ -47,8 +47,8 @@ def test_the_completion_widget_shows_one_completion_per_draw_with_the_visible_pi
     mask = completion.visible_mask(1)
     assert shown.shape == (conditional.NUM_COMPLETIONS, 1, 28, 28)
     assert torch.equal(shown[..., mask], c[..., mask].expand(len(shown), -1, -1))
-    with torch.no_grad():  # completion k is the decoder's output at the k-th draw
-        expected = torch.sigmoid(small_completer.decode(torch.tensor(widget.eps[2:3]), c))
+    with torch.no_grad():  # completion k is the decoder's output at the k-th draw, with the weights the page gets
+        expected = torch.sigmoid(in_page.as_sent(small_completer).decode(torch.tensor(widget.eps[2:3]), c))
     assert torch.allclose(shown[2][..., ~mask], expected[0][..., ~mask])
     with pytest.raises(traitlets.TraitError):
         widget.num_visible = 4
@@ -64,7 +64,7 @@ def test_the_ask_widget_decodes_one_style_as_every_label():
     widget = conditional.ask_for_a_digit(model, z=(0.5, -1.0), label=4)
     decoded = widget.decoded()
     with torch.no_grad():
-        four = torch.sigmoid(model.decode(torch.tensor([[0.5, -1.0]]), one_hot(torch.tensor([4]))))
+        four = torch.sigmoid(in_page.as_sent(model).decode(torch.tensor([[0.5, -1.0]]), one_hot(torch.tensor([4]))))
     assert decoded.shape == (10, 1, 28, 28) and torch.allclose(decoded[4], four[0])
     assert len(widget.codes) == 4 * 2 * 1000 and widget.centres == []  # the test digits' codes, float32 pairs
     with pytest.raises(traitlets.TraitError, match="0-9"):

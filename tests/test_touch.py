@@ -22,7 +22,8 @@ def small_model():
 
 
 def page_forward(layers, weights, x):
-    """in_page_vae.js's layer loop, written with numpy: column-major matrices, then the biases."""
+    """in_page_vae.js's layer loop, written with numpy: column-major matrices, then the biases, in float32."""
+    weights = weights.astype(np.float32)
     for layer in layers:
         rows, cols, offset = layer["rows"], layer["cols"], layer["offset"]
         matrix = weights[offset:offset + rows * cols].reshape(cols, rows).T
@@ -32,13 +33,14 @@ def page_forward(layers, weights, x):
     return x
 
 
-def test_the_network_spec_computes_what_the_model_computes(small_model):
+def test_the_network_spec_computes_what_the_model_with_float16_weights_computes(small_model):
     spec, weights = in_page.network_spec(small_model)
-    assert weights.dtype == np.dtype("<f4") and weights.size == small_model.num_parameters()
+    assert weights.dtype == np.dtype("<f2") and weights.size == small_model.num_parameters()
     images = data.load_digits(split="test", binarized=True, limit=5).images
+    sent = in_page.as_sent(small_model)
     with torch.no_grad():
-        mu, logvar = small_model.encode(images)
-        logits = small_model.decode(mu)
+        mu, logvar = sent.encode(images)
+        logits = sent.decode(mu)
     for b in range(5):
         encoded = page_forward(spec["encoder"], weights, images[b].reshape(-1).numpy())
         np.testing.assert_allclose(encoded, torch.cat([mu[b], logvar[b]]).numpy(), atol=1e-5)
@@ -50,6 +52,24 @@ def test_the_network_spec_computes_what_the_model_computes(small_model):
 def test_a_network_the_page_cannot_run_is_refused():
     with pytest.raises(ValueError, match="Linear and ReLU layers only.*Conv2d"):
         in_page.network_spec(ConvVAE(latent_dim=2))
+    huge = MLPVAE(latent_dim=2, hidden_dims=(4,))
+    with torch.no_grad():
+        huge.decoder[0].bias[0] = 1e5
+    with pytest.raises(ValueError, match="does not fit in float16"):
+        in_page.network_spec(huge)
+
+
+def test_the_shipped_2d_model_as_the_page_gets_it_is_within_measured_bounds_of_float32():
+    """What rounding the weights to float16 costs, on the model the widgets load (the bound in_page.py states)."""
+    from vae_helpers.latent_space import decode_images, encode_images
+    from vae_helpers.pretrained import load_pretrained
+
+    model = load_pretrained("mlp_vae_2d")[0]
+    sent = in_page.as_sent(model)
+    test = data.load_digits(split="test", binarized=True)
+    mu, _ = encode_images(model, test.images)
+    assert (encode_images(sent, test.images)[0] - mu).abs().max() < 1e-3
+    assert (decode_images(sent, mu) - decode_images(model, mu)).abs().max() < 5e-3
 
 
 def test_the_widgets_need_a_2d_model():
@@ -77,11 +97,12 @@ def test_the_map_sends_the_test_codes_and_keeps_the_pinned_point(small_model):
     np.testing.assert_array_equal(np.frombuffer(widget.labels, dtype=np.uint8), test.labels.numpy())
     assert widget.centres[3] == pytest.approx(mu[test.labels == 3].median(0).values.tolist())
     assert widget.view == "map" and widget.z == [0.5, -1.0] and len(widget.palette) == 10
+    sent = in_page.as_sent(small_model)  # what the page decodes with
     with torch.no_grad():
-        torch.testing.assert_close(widget.decoded(), torch.sigmoid(small_model.decode(torch.tensor([[0.5, -1.0]])))[0])
+        torch.testing.assert_close(widget.decoded(), torch.sigmoid(sent.decode(torch.tensor([[0.5, -1.0]])))[0])
     widget.z = [2, 1]  # what a click in the page sends back
     with torch.no_grad():
-        torch.testing.assert_close(widget.decoded(), torch.sigmoid(small_model.decode(torch.tensor([[2.0, 1.0]])))[0])
+        torch.testing.assert_close(widget.decoded(), torch.sigmoid(sent.decode(torch.tensor([[2.0, 1.0]])))[0])
     with pytest.raises(Exception, match=r"a point \[z0, z1\]"):
         widget.z = [1.0, 2.0, 3.0]
 

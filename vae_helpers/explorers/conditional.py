@@ -19,6 +19,7 @@ import traitlets
 from vae_helpers import completion, data
 from vae_helpers.conditional import one_hot
 from vae_helpers.pretrained import NUM_CLASSES, model_or_shipped
+from vae_helpers.widgets import in_page
 from vae_helpers.widgets.in_page import EXTENT, NetworkWeights, hooks_on, page_module, shared_network
 from vae_helpers.widgets.live_figure import figure_to_png, new_figure
 
@@ -42,7 +43,7 @@ class InPageDecoder(anywidget.AnyWidget):
         super().__init__(network=shared_network(model, ("decoder",)),
                          prior={"mu": prior.mu.tolist(), "logvar": prior.logvar.tolist()},
                          hooks=hooks_on(), **kwargs)
-        self.model = model
+        self.model, self.page_model = model, in_page.as_sent(model)  # page_model: what the page runs
 
     def _repr_mimebundle_(self, **kwargs):
         """The live widget, plus a picture of its first state for viewers without widgets (GitHub, nbviewer)."""
@@ -80,7 +81,7 @@ class CompletionWidget(InPageDecoder):
         """What the page shows for a condition (1, 1, 28, 28) or 784 numbers: one completion per draw in .eps,
         (K, 1, 28, 28) pixel probabilities (visible pixels as given)."""
         c = torch.as_tensor(condition, dtype=torch.float32).reshape(1, 1, 28, 28)
-        return self.model.completions_at(torch.tensor(self.eps), c)[:, 0]
+        return self.page_model.completions_at(torch.tensor(self.eps), c)[:, 0]
 
     def snapshot_png(self):
         c = completion.hide(self.first_digit, self.num_visible)
@@ -129,7 +130,7 @@ class AskForDigitWidget(InPageDecoder):
         """The ten digits the row shows at z (default: the pinned one): (10, 1, 28, 28) pixel probabilities."""
         z = torch.tensor([self.z if z is None else list(z)], dtype=torch.float32).expand(NUM_CLASSES, -1)
         with torch.inference_mode():
-            return torch.sigmoid(self.model.decode(z, one_hot(torch.arange(NUM_CLASSES), NUM_CLASSES)))
+            return torch.sigmoid(self.page_model.decode(z, one_hot(torch.arange(NUM_CLASSES), NUM_CLASSES)))
 
     def snapshot_png(self):
         figure = new_figure(6.4, 1.4)

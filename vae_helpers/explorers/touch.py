@@ -57,7 +57,7 @@ class LatentMapWidget(InPageVAE):
     def decoded(self):
         """The digit decoded at the pinned point, as pixel probabilities (1, 28, 28): what the page shows."""
         with torch.inference_mode():
-            return decode_images(self.model, torch.tensor([self.z]))[0]
+            return decode_images(self.page_model, torch.tensor([self.z]))[0]
 
 
 class DrawDigitWidget(InPageVAE):
@@ -77,7 +77,7 @@ class DrawDigitWidget(InPageVAE):
     def __init__(self, model, seed=0, **kwargs):
         super().__init__(model, **kwargs)
         eps = torch.randn(NUM_ELBO_DRAWS, 2, generator=torch.Generator().manual_seed(seed))
-        test_elbo = elbo_with_draws(self.model, self.test.images, eps)
+        test_elbo = elbo_with_draws(self.page_model, self.test.images, eps)  # scored as the page scores a drawing
         low, high = torch.quantile(test_elbo, torch.tensor([0.05, 0.95])).tolist()
         digits = (self.test.images[:NUM_TEST_DIGITS].reshape(NUM_TEST_DIGITS, -1) * 255).to(torch.uint8)
         self.eps, self.test_elbo_range, self.test_digits = eps.tolist(), [low, high], digits.numpy().tobytes()

@@ -25,6 +25,18 @@ function floatsOf(value) {
   return new Float32Array(bytesOf(value).buffer);
 }
 
+// float16 numbers (widgets/in_page.py sends the networks' weights so: half the bytes) as a Float32Array.
+export function halvesOf(value) {
+  const bytes = bytesOf(value), halves = new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2);
+  const out = new Float32Array(halves.length);
+  for (let i = 0; i < halves.length; i++) {
+    const h = halves[i], sign = h & 0x8000 ? -1 : 1, exponent = (h >> 10) & 0x1f, fraction = h & 0x3ff;
+    out[i] = exponent === 0 ? sign * fraction * 2 ** -24 // subnormal
+      : exponent === 31 ? (fraction ? NaN : sign * Infinity) : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+  }
+  return out;
+}
+
 // layers: [{rows, cols, offset, relu}], where weights[offset ...] holds the rows x cols matrix W, stored column by
 // column (W transposed), and then its rows biases: y = W x + b, then max(y, 0) if relu. The same loop runs the
 // encoder and the decoder. Column by column, a zero input skips a whole column: most pixels of a binary digit and
@@ -54,11 +66,11 @@ function softplus(l) {
 }
 
 export class Network {
-  // spec: {encoder, decoder, logvar_range} of widgets/in_page.py's network_spec; weights: its float32 buffer;
+  // spec: {encoder, decoder, logvar_range} of widgets/in_page.py's network_spec; weights: its float16 buffer;
   // prior: {mu, logvar} of the diagonal Gaussian p(z).
   constructor(spec, weights, prior) {
     this.spec = spec;
-    this.weights = floatsOf(weights);
+    this.weights = halvesOf(weights);
     this.prior = prior;
   }
 
