@@ -1,8 +1,9 @@
 """The series' interactive figures, one module per notebook (posterior.py for 01, and so on).
 
-Each module builds its widgets as vae_helpers.widgets.LiveFigure objects and lists their factories in a dict
-EXPLORERS = {name: factory}, factories callable without arguments. all_explorers() collects them, so the tests
-and benchmarks/bench_widgets.py drive every widget of the series without naming them one by one.
+Each module builds its widgets (a PageFigure, computed in the page; or a LiveFigure, precomputed and swapped in
+the page) and lists their factories in a dict EXPLORERS = {name: factory}, factories callable without arguments.
+all_explorers() collects them, so the tests and the benchmarks drive every widget of the series without naming
+them one by one.
 """
 
 import importlib

@@ -92,7 +92,7 @@ def histogram_counts(first, second, exact, num_bins=NUM_BINS):
     pad = 0.05 * (high - low) if high > low else 0.5  # all draws equal: a unit-wide window around them
     low, high = low - pad, high + pad
     # Out to round numbers (multiples of a 1-2-5 step, about a quarter of the width): a small change of the
-    # draws then leaves the window, so the explorer's axes, as they are (LiveFigure redraws only the bars).
+    # draws then leaves the window, and so the explorer's axes, as they are, and the histogram does not jitter.
     step = nice_limit((high - low) / 4, steps=(1, 2, 5))
     low, high = math.floor(low / step) * step, math.ceil(high / step) * step
     edges = torch.linspace(low, high, num_bins + 1, dtype=torch.float64)

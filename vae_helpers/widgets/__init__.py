@@ -1,11 +1,14 @@
-"""The widget plumbing: figures the kernel redraws (LiveFigure), and a small VAE run in the page (InPageVAE).
+"""The widget plumbing. Every widget of the series computes and draws in the page; the kernel sends numbers once.
 
 Under the explorers (vae_helpers.explorers) that teach with them:
 
-    live_figure.py   LiveFigure: controls -> a plain update function -> a PNG, drawn on a canvas (FigureImage,
-                     figure_view.js); the sliders of 01-04, 07 and 08
-    in_page.py       InPageVAE: the base of the widgets that run a small VAE in the page (in_page_vae.js); the
-                     map and the drawing canvas of 05 and 07
+    page_figure.py   PageFigure: a figure the page computes and draws (page_plot.js; 07's decoder in
+                     page_models.js), its formulas mirrors of Python's; the explorers of 01-04 and 07
+    page_models.py   a network as generic layers, and arrays shared by every figure of a page (SharedNumbers)
+    live_figure.py   LiveFigure: controls -> a plain update function -> a PNG; with precompute=True every option's
+                     figure is drawn once and swapped in the page (PrecomputedFigure, precomputed.js): 08 and 09
+    in_page.py       InPageVAE: the base of the widgets that run a small MLP VAE in the page (in_page_vae.js); the
+                     map and the drawing canvas of 05 and 07 (11's, conditional.js, share its core)
 
 `vh.widgets.LiveFigure`, `vh.widgets.slider` and the other names of live_figure.py are importable from here.
 """
