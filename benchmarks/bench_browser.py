@@ -11,6 +11,8 @@ driven by real input events, one at a time, as a learner would:
 - a figure computed in the page (a PageFigure, 01-04 and 07; a PrecomputedFigure, 08 and 09): key presses on each of
   its sliders in turn (an equal share of the events each; ArrowRight, or ArrowLeft at the slider's end), timed by the
   widget itself, from the input event's timestamp to the animation frame after its canvases were drawn;
+- 10's prior switcher: the arrow key on its radio group, timed by the widget from the keydown event's timestamp to the
+  animation frame after its redraw;
 - an in-page widget (explorers/touch.py, explorers/conditional.py): mouse moves over a map (05's latent map, 11's
   style plane), and a stroke on a drawing canvas (05's, 11's completion pad), spaced by a random part of a frame so that they meet the screen's frames at every phase; timed by the widget itself, from
   the pointer event's timestamp to the animation frame after its canvases were drawn.
@@ -76,6 +78,8 @@ def widget_cells(page):
         source = (calls or lines)[-1].strip()  # the call that builds the widget
         if cell.locator(".vae-page-figure").count():
             found.append((source, cell, "page"))
+        elif cell.locator(".vae-prior-switch").count():
+            found.append((source, cell, "prior"))
         elif cell.locator(".vae-touch-map").count():
             found.append((source, cell, "map"))
         elif cell.locator(".vae-touch-draw").count():
@@ -130,6 +134,18 @@ def time_page(page, cell, events):
     return widget.evaluate("el => el.__latencies")[-events:]
 
 
+def time_prior(page, cell, events):
+    """10's prior switcher: the arrow key on its radio group, one press at a time, round and round the priors."""
+    widget = cell.locator(".vae-prior-switch").first
+    widget.scroll_into_view_if_needed()
+    for _ in range(events):
+        done = widget.evaluate("el => el.__latencies.length")
+        widget.locator("[role='radio'][aria-checked='true']").press("ArrowRight")
+        page.page.wait_for_function(f"el => el.__latencies.length > {done}", arg=widget.element_handle(), timeout=5000)
+        page.page.wait_for_timeout(pause(50))
+    return widget.evaluate("el => el.__latencies")[-events:]
+
+
 def settled_box(page, widget):
     """The widget's first canvas on screen, after the cells around it have been rendered: with Lab's default
     windowing (content-visibility) the cells scrolled past only now get their real heights, and move it."""
@@ -165,7 +181,7 @@ def time_draw(page, cell, events, kind="draw"):
     return widget.evaluate("el => el.__latencies")[-events:]
 
 
-TIMERS = {"slider": time_slider, "page": time_page, "map": time_map, "draw": time_draw,
+TIMERS = {"slider": time_slider, "page": time_page, "prior": time_prior, "map": time_map, "draw": time_draw,
           "complete": lambda page, cell, events: time_draw(page, cell, events, "complete"),  # 11: a stroke on the pad
           "ask": lambda page, cell, events: time_map(page, cell, events, "ask")}  # 11: a sweep over the style plane
 JITTER = random.Random(0)
@@ -247,7 +263,7 @@ def main():
         "connection of series_tools/lab_server.py, and with its default notebook windowing (contentVisibility), "
         "as learners get it. Milliseconds; median and 95th percentile per widget.", "",
         "| notebook | widget | driven by | events | median ms | p95 ms |", "|---|---|---|---:|---:|---:|",
-        *[f"| {row['notebook']} | `{row['widget']}` | {'keys' if row['kind'] in ('slider', 'page') else 'mouse'} | "
+        *[f"| {row['notebook']} | `{row['widget']}` | {'keys' if row['kind'] in ('slider', 'page', 'prior') else 'mouse'} | "
           f"{row['events']} | {row['median']:.1f} | {row['p95']:.1f} |" for row in rows], "", verdict + "."])
     return 1 if over else 0
 

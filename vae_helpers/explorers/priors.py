@@ -20,7 +20,7 @@ from vae_helpers import aggregate_posterior, data, plotting
 from vae_helpers.distributions import draw
 from vae_helpers.latent_space import decode_images
 from vae_helpers.widgets.in_page import EXTENT
-from vae_helpers.widgets.live_figure import figure_to_png, new_figure
+from vae_helpers.widgets.live_figure import figure_to_png, hooks_on, new_figure
 
 ESM = (Path(__file__).resolve().parent.parent / "widgets" / "prior_switch.js").read_text(encoding="utf-8")
 GRID = 90  # density cells per side of the map
@@ -92,6 +92,7 @@ class PriorExplorer(anywidget.AnyWidget):
     palette = traitlets.List().tag(sync=True)
     extents = traitlets.List().tag(sync=True)  # (P,) each map shows [-extent, extent]^2
     sizes = traitlets.Dict().tag(sync=True)  # grid, sets, draws, shade_nats
+    hooks = traitlets.Bool(False).tag(sync=True)  # benchmarks/bench_browser.py's timing (in_page.HOOKS_VARIABLE)
 
     def __init__(self, models, *, seed=0, **kwargs):
         if not models:
@@ -105,7 +106,7 @@ class PriorExplorer(anywidget.AnyWidget):
             decoded=(stack("decoded") * 255).round().to(torch.uint8).numpy().tobytes(),
             shares=[view["share_in_holes"] for view in views], extents=[view["extent"] for view in views],
             palette=[matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab10"].colors],
-            sizes={"grid": GRID, "sets": NUM_SETS, "draws": NUM_DRAWS, "shade_nats": SHADE_NATS},
+            sizes={"grid": GRID, "sets": NUM_SETS, "draws": NUM_DRAWS, "shade_nats": SHADE_NATS}, hooks=hooks_on(),
             **kwargs)
         self.views, self.test_labels = views, test.labels
 

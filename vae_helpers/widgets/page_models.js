@@ -4,8 +4,10 @@
 
 // ---- the network ------------------------------------------------------------------------------------------------
 
-// A decoder as generic layers, each a small loop over a flat Float32Array in PyTorch's (channel, row, column)
-// order. Weights are PyTorch's own layouts: a linear layer's (out, in) rows, a convolution's (out, in, k, k).
+// A decoder as generic layers, each a small loop over Float32Arrays. Weights are PyTorch's own layouts: a linear
+// layer's (out, in) rows, a convolution's (out, in, k, k). A batch of codes goes through together, its activations
+// held channel by channel, the batch's pictures of one channel side by side ([C][B][H][W]), so that a convolution
+// makes one pass over the whole batch (convolveBatch).
 export class Sequential {
   constructor(layers, weights) {
     this.layers = layers;
@@ -13,32 +15,55 @@ export class Sequential {
   }
 
   forward(input) {
-    let h = Float32Array.from(input);
-    const w = this.weights;
+    return this.forwardBatch([input])[0];
+  }
+
+  // codes: a list of B Float32Arrays; returns B Float32Arrays (each a flat output in PyTorch's (C, H, W) order).
+  forwardBatch(codes) {
+    const B = codes.length, w = this.weights;
+    let h = Float32Array.from(codes.flatMap((code) => Array.from(code))), rows = true; // rows: [B][features]
+    let shape = null; // [C, H, W] once the activations are planes
     for (const layer of this.layers) {
       if (layer.kind === "linear") {
-        const out = new Float32Array(layer.out), bias = layer.offset + layer.out * layer.in;
-        for (let o = 0; o < layer.out; o++) {
-          let sum = w[bias + o];
-          const row = layer.offset + o * layer.in;
-          for (let i = 0; i < layer.in; i++) sum += w[row + i] * h[i];
-          out[o] = sum;
-        }
-        h = out;
-      } else if (layer.kind === "conv") {
-        h = convolve(h, layer, w);
-      } else if (layer.kind === "pixel_shuffle") { // nn.PixelShuffle: channel c r^2 + i r + j -> pixel (r y + i, r x + j)
-        const r = layer.factor, C = layer.channels / (r * r), H = layer.height, W = layer.width;
-        const out = new Float32Array(h.length);
-        for (let c = 0; c < C; c++) for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) {
-          const source = ((c * r + i) * r + j) * H * W;
-          for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-            out[(c * H * r + y * r + i) * W * r + x * r + j] = h[source + y * W + x];
+        if (!rows) throw new Error("the page runs linear layers before the convolutions only");
+        // column by column (the weights transposed once, so a column is contiguous): a code has 16 numbers and
+        // the layer 1568 outputs, and long inner loops run about four times as fast as 16-long ones
+        const columns = (layer.columns ??= transposed(w, layer.offset, layer.out, layer.in));
+        const out = new Float32Array(B * layer.out), bias = layer.offset + layer.out * layer.in;
+        for (let b = 0; b < B; b++) {
+          const target = b * layer.out;
+          for (let o = 0; o < layer.out; o++) out[target + o] = w[bias + o];
+          for (let i = 0; i < layer.in; i++) {
+            const x = h[b * layer.in + i], column = i * layer.out;
+            if (x !== 0) for (let o = 0; o < layer.out; o++) out[target + o] += columns[column + o] * x;
           }
         }
         h = out;
-      } else if (layer.kind === "bias") {
-        for (let i = 0; i < layer.size; i++) h[i] += w[layer.offset + i];
+      } else if (layer.kind === "conv") {
+        if (rows) { h = toPlanes(h, B, layer.in, layer.height * layer.width); rows = false; }
+        h = convolveBatch(h, B, layer, w);
+        shape = [layer.out, layer.height, layer.width];
+      } else if (layer.kind === "pixel_shuffle") { // channel c r^2 + i r + j -> pixel (r y + i, r x + j)
+        if (rows) { h = toPlanes(h, B, layer.channels, layer.height * layer.width); rows = false; }
+        const r = layer.factor, C = layer.channels / (r * r), H = layer.height, W = layer.width;
+        const out = new Float32Array(h.length), plane = B * H * W;
+        for (let c = 0; c < C; c++) for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) {
+          const source = ((c * r + i) * r + j) * plane;
+          for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+            out[((c * B + b) * H * r + y * r + i) * W * r + x * r + j] = h[source + (b * H + y) * W + x];
+          }
+        }
+        h = out;
+        shape = [C, H * r, W * r];
+      } else if (layer.kind === "bias") { // one number per output value (PixelBias)
+        const size = layer.size;
+        if (rows) { for (let i = 0; i < h.length; i++) h[i] += w[layer.offset + (i % size)]; } else {
+          const [C, H, W] = shape, plane = H * W;
+          for (let c = 0; c < C; c++) for (let b = 0; b < B; b++) {
+            const start = (c * B + b) * plane;
+            for (let p = 0; p < plane; p++) h[start + p] += w[layer.offset + c * plane + p];
+          }
+        }
       } else if (layer.kind === "silu") {
         for (let i = 0; i < h.length; i++) h[i] = h[i] / (1 + Math.exp(-h[i]));
       } else if (layer.kind === "relu") {
@@ -47,30 +72,71 @@ export class Sequential {
         throw new Error(`the page cannot run a layer of kind ${layer.kind}`);
       }
     }
-    return h;
+    if (!rows) h = fromPlanes(h, B, shape[0], shape[1] * shape[2]);
+    const size = h.length / B;
+    return Array.from({ length: B }, (_, b) => h.slice(b * size, (b + 1) * size));
   }
 }
 
-// A square convolution, stride 1, zero padding: for each output and input channel and kernel tap, one pass over the
-// rows that tap reaches, the inner loop along a row (the bounds taken out of it).
-function convolve(h, { in: cin, out: cout, size, padding, height: H, width: W, offset }, w) {
-  const out = new Float32Array(cout * H * W), bias = offset + cout * cin * size * size;
-  for (let o = 0; o < cout; o++) {
-    const plane = o * H * W;
-    out.fill(w[bias + o], plane, plane + H * W);
+function transposed(w, offset, rows, cols) { // a (rows, cols) matrix stored row by row, as (cols, rows)
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[offset + r * cols + c];
+  return out;
+}
+
+function toPlanes(h, B, C, plane) { // [B][C][plane] -> [C][B][plane]
+  const out = new Float32Array(h.length);
+  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) out.set(h.subarray((b * C + c) * plane, (b * C + c + 1) * plane), (c * B + b) * plane);
+  return out;
+}
+
+function fromPlanes(h, B, C, plane) { // [C][B][plane] -> [B][C][plane]
+  const out = new Float32Array(h.length);
+  for (let c = 0; c < C; c++) for (let b = 0; b < B; b++) out.set(h.subarray((c * B + b) * plane, (c * B + b + 1) * plane), (b * C + c) * plane);
+  return out;
+}
+
+// A square convolution, stride 1, zero padding, over B pictures held [C][B][H][W]. Each output pixel is a dot
+// product of the output channel's weights (in, k, k) with the input patch around it, gathered first into a row of
+// `patches` (im2col). Four output channels share each pass over a patch, so every input value is loaded once for
+// four sums: on this project's 2-core host that halved the time of 07's 36-digit grid against one sum at a time
+// (node 18, conv 32 -> 32 on 7 x 7, 11 against 24 ms).
+function convolveBatch(h, B, { in: cin, out: cout, size, padding, height: H, width: W, offset }, w) {
+  const P = B * H * W, K = cin * size * size, patches = new Float32Array(P * K), out = new Float32Array(cout * P);
+  for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    const row = ((b * H + y) * W + x) * K;
     for (let c = 0; c < cin; c++) {
-      const source = c * H * W;
+      const plane = (c * B + b) * H * W;
       for (let ky = 0; ky < size; ky++) {
-        const y0 = Math.max(0, padding - ky), y1 = Math.min(H, H + padding - ky);
+        const yy = y + ky - padding;
+        if (yy < 0 || yy >= H) continue; // the patch's zeros stay zero
         for (let kx = 0; kx < size; kx++) {
-          const weight = w[offset + ((o * cin + c) * size + ky) * size + kx];
-          const x0 = Math.max(0, padding - kx), x1 = Math.min(W, W + padding - kx);
-          for (let y = y0; y < y1; y++) {
-            const target = plane + y * W, row = source + (y + ky - padding) * W + kx - padding;
-            for (let x = x0; x < x1; x++) out[target + x] += weight * h[row + x];
-          }
+          const xx = x + kx - padding;
+          if (xx >= 0 && xx < W) patches[row + (c * size + ky) * size + kx] = h[plane + yy * W + xx];
         }
       }
+    }
+  }
+  const bias = offset + cout * K;
+  let o = 0;
+  for (; o + 4 <= cout; o += 4) {
+    const w0 = offset + o * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
+    for (let i = 0; i < P; i++) {
+      let s0 = w[bias + o], s1 = w[bias + o + 1], s2 = w[bias + o + 2], s3 = w[bias + o + 3];
+      const row = i * K;
+      for (let k = 0; k < K; k++) {
+        const v = patches[row + k];
+        s0 += w[w0 + k] * v; s1 += w[w1 + k] * v; s2 += w[w2 + k] * v; s3 += w[w3 + k] * v;
+      }
+      out[o * P + i] = s0; out[(o + 1) * P + i] = s1; out[(o + 2) * P + i] = s2; out[(o + 3) * P + i] = s3;
+    }
+  }
+  for (; o < cout; o++) { // the channels left over
+    const w0 = offset + o * K;
+    for (let i = 0; i < P; i++) {
+      let sum = w[bias + o];
+      for (let k = 0; k < K; k++) sum += w[w0 + k] * patches[i * K + k];
+      out[o * P + i] = sum;
     }
   }
   return out;
@@ -94,10 +160,9 @@ function decoderOf(context) {
   return (context.decoder ??= new Sequential(context.data.layers, context.arrays.decoder));
 }
 
-// Decode codes (a list of Float32Arrays): their logits and pixel probabilities.
+// Decode codes (a list of Float32Arrays) as one batch: their logits and pixel probabilities.
 export function decode(context, codes) {
-  const network = decoderOf(context);
-  return codes.map((z) => { const logits = network.forward(z); return { logits, pixels: sigmoidOf(logits) }; });
+  return decoderOf(context).forwardBatch(codes).map((logits) => ({ logits, pixels: sigmoidOf(logits) }));
 }
 
 function digitPixels(arrays, index) { // one test digit, unpacked from its bits (np.packbits: first pixel in the top bit)
@@ -120,20 +185,22 @@ function digitTiles(count, ncols, scale, label) {
                                    display: "block" }, { role: "img", "aria-label": label });
   node.width = width;
   node.height = height;
-  const context = node.getContext("2d");
+  const context = node.getContext("2d"), image = context.createImageData(width, height);
   return {
     node, context,
-    paint(images) {
-      context.fillStyle = "#fff";
-      context.fillRect(0, 0, width, height);
-      const image = context.createImageData(SIDE, SIDE);
+    paint(images) { // one image for the whole grid, written in place: white, then each digit's greys
+      const data = image.data;
+      data.fill(255);
       images.forEach((pixels, k) => {
-        for (let i = 0; i < SIDE * SIDE; i++) {
-          const grey = Math.round(255 * pixels[i]);
-          image.data.set([grey, grey, grey, 255], 4 * i);
+        const left = (k % ncols) * (SIDE + 2), top = Math.floor(k / ncols) * (SIDE + 2);
+        for (let y = 0; y < SIDE; y++) {
+          for (let x = 0; x < SIDE; x++) {
+            const grey = Math.round(255 * pixels[y * SIDE + x]), at = 4 * ((top + y) * width + left + x);
+            data[at] = data[at + 1] = data[at + 2] = grey;
+          }
         }
-        context.putImageData(image, (k % ncols) * (SIDE + 2), Math.floor(k / ncols) * (SIDE + 2));
       });
+      context.putImageData(image, 0, 0);
     },
   };
 }

@@ -35,18 +35,28 @@ function render({ model, el }) {
   const numCodes = labels.length;
 
   el.classList.add("vae-prior-switch");
+  // benchmarks/bench_browser.py's hooks ("hooks" trait): the time from each input event to the animation frame after
+  // the redraw (which runs inside the handler: the change of "selected" repaints at once), the last 1000 kept.
+  if (model.get("hooks")) el.__latencies = [];
+  const timed = (event) => {
+    if (!el.__latencies) return;
+    const start = event.timeStamp;
+    requestAnimationFrame(() => { el.__latencies.push(performance.now() - start); if (el.__latencies.length > 1000) el.__latencies.shift(); });
+  };
   const buttons = element("div", { display: "flex", gap: "6px", flexWrap: "wrap" },
                           { role: "radiogroup", "aria-label": "prior" });
   const radios = names.map((name, index) => {
     const button = element("button", { font: "13px sans-serif", padding: "3px 10px" },
                            { role: "radio", type: "button", "aria-label": `prior: ${name}` });
     button.textContent = name;
-    button.addEventListener("click", () => select(index, true));
+    button.addEventListener("click", (event) => { select(index, true); timed(event); });
     button.addEventListener("keydown", (event) => {
       const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
       if (step === undefined) return;
       event.preventDefault();
+      event.stopPropagation(); // the arrows are the radio group's, not JupyterLab's
       select((model.get("selected") + step + names.length) % names.length, true);
+      timed(event);
     });
     buttons.append(button);
     return button;
