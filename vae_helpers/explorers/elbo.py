@@ -122,8 +122,8 @@ def elbo_still(q_mean, q_std, x, noise_std, prior_std):
     bars = ax_bars.bar(positions, [-1.0] * len(BAR_LABELS), color=BAR_COLORS, width=0.7)
     bars[3].set_hatch("//")
     log_evidence = conjugate.log_evidence(x, prior_std, noise_std).item()
-    evidence_line = ax_bars.axhline(log_evidence, color="black", linestyle="--", lw=1)
-    zero_line = ax_bars.axhline(0.0, color="black", lw=0.8)
+    ax_bars.axhline(log_evidence, color="black", linestyle="--", lw=1, zorder=3)  # over the bars
+    ax_bars.axhline(0.0, color="black", lw=0.8, zorder=3)
     labels = [ax_bars.text(k, 0.0, "", ha="center", va="top", fontsize="small") for k in positions]
     floor_box = {"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1}  # readable over a bar
     ax_bars.set_xticks(list(positions), BAR_LABELS, fontsize="small")

@@ -105,6 +105,7 @@ def naive_monte_carlo_still(noise_std, latent_dim, seed=0):
                    ylabel="estimate − exact log p(x) (nats)")
     running_ax.legend(loc="lower right", fontsize="x-small")
     titles = samples_ax.set_title(" ", fontsize="medium"), running_ax.set_title(" ", fontsize="medium")
+
     def update(noise_std, latent_dim):
         result = naive_monte_carlo(latent_dim, noise_std, seed=seed)
         plane = result["z"][0, :, :2].numpy()  # the first two coordinates of the first run's samples
