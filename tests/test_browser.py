@@ -18,7 +18,7 @@ from vae_helpers import completion, data as vae_helpers_data
 from vae_helpers.explorers import conditional, touch
 from vae_helpers.widgets import in_page
 
-from .browser.lab import LabServer, NotebookPage
+from .browser.lab import LabServer, NotebookPage, page_with_module
 
 SCREENSHOTS = REPO_ROOT / "build" / "browser-screenshots"
 # The figures precomputed by the kernel and swapped in the page (LiveFigure with precompute=True, shown by a
@@ -328,9 +328,7 @@ def test_the_other_notebooks_render_their_math_without_errors(tmp_path_factory, 
 @pytest.fixture(scope="module")
 def touch_js(browser):
     """A blank Chromium page with in_page_vae.js imported as `window.touch`."""
-    page = browser.new_page()
-    source = base64.b64encode(in_page.ESM.encode()).decode()
-    page.evaluate("async source => { window.touch = await import(source); }", f"data:text/javascript;base64,{source}")
+    page = page_with_module(browser, in_page.ESM, "touch")
     yield page
     page.close()
 

@@ -19,6 +19,8 @@ from vae_helpers.explorers import all_explorers
 from vae_helpers.latent_space import encode_images
 from vae_helpers.widgets import page_figure
 
+from .browser.lab import page_with_module
+
 TOLERANCE = dict(rtol=1e-9, atol=1e-12)
 PAGE_FIGURES = {name: factory for name, factory in all_explorers().items()
                 if isinstance(factory(), page_figure.PageFigure)}
@@ -27,9 +29,7 @@ PAGE_FIGURES = {name: factory for name, factory in all_explorers().items()
 @pytest.fixture(scope="module")
 def page_js(browser):
     """A blank Chromium page with page_plot.js (and in_page_core.js) imported as `window.pf`."""
-    page = browser.new_page()
-    source = base64.b64encode(page_figure.ESM.encode()).decode()
-    page.evaluate("async source => { window.pf = await import(source); }", f"data:text/javascript;base64,{source}")
+    page = page_with_module(browser, page_figure.ESM, "pf")
     yield page
     page.close()
 

@@ -6,6 +6,7 @@ shared/ENVIRONMENT.md: wait for a kernel that is idle and connected, confirm Run
 readouts, and no windowing, so every cell is in the page.
 """
 
+import base64
 import json
 import os
 import secrets
@@ -34,6 +35,15 @@ def find_chromium():
         if candidate and Path(candidate).exists():
             return candidate
     return None
+
+
+def page_with_module(browser, source, name):
+    """A blank page of `browser` with the ES module `source` (text) imported as window.<name>: a widget's module
+    tested on its own, with no JupyterLab."""
+    page = browser.new_page()
+    url = "data:text/javascript;base64," + base64.b64encode(source.encode()).decode()
+    page.evaluate(f"async url => {{ window.{name} = await import(url); }}", url)
+    return page
 
 
 def free_port():

@@ -581,17 +581,23 @@ VIEWS.posterior = {
 
 // ---- 02: KL in both directions between two Gaussians (explorers/kl.py) -------------------------------------------
 
-export function gaussianKLCurves(meanP, stdP, meanQ, stdQ, z) {
+// Two densities on a grid from their log-densities, and the integrands of both KLs: p log(p/q) and q log(q/p).
+function densityPair(z, logPOf, logQOf) {
   const n = z.length, p = new Float64Array(n), q = new Float64Array(n);
   const integrandPQ = new Float64Array(n), integrandQP = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const logP = normalLogProb(z[i], meanP, stdP), logQ = normalLogProb(z[i], meanQ, stdQ);
+    const logP = logPOf(z[i]), logQ = logQOf(z[i]);
     p[i] = Math.exp(logP);
     q[i] = Math.exp(logQ);
     integrandPQ[i] = p[i] * (logP - logQ);
     integrandQP[i] = q[i] * (logQ - logP);
   }
-  return { p, q, integrandPQ, integrandQP, klPQ: normalKL(meanP, stdP, meanQ, stdQ),
+  return { p, q, integrandPQ, integrandQP };
+}
+
+export function gaussianKLCurves(meanP, stdP, meanQ, stdQ, z) {
+  const pair = densityPair(z, (v) => normalLogProb(v, meanP, stdP), (v) => normalLogProb(v, meanQ, stdQ));
+  return { ...pair, klPQ: normalKL(meanP, stdP, meanQ, stdQ),
            klQP: normalKL(meanQ, stdQ, meanP, stdP) };
 }
 
@@ -730,16 +736,9 @@ function trapezoid(values, z) {
 }
 
 export function mixtureFitCurves(meanQ, stdQ, separation, z, mixtureStd) {
-  const n = z.length, p = new Float64Array(n), q = new Float64Array(n);
-  const forward = new Float64Array(n), reverse = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const logP = mixtureLogProb(z[i], separation, mixtureStd), logQ = normalLogProb(z[i], meanQ, stdQ);
-    p[i] = Math.exp(logP);
-    q[i] = Math.exp(logQ);
-    forward[i] = p[i] * (logP - logQ);
-    reverse[i] = q[i] * (logQ - logP);
-  }
-  return { p, q, klPQ: trapezoid(forward, z), klQP: trapezoid(reverse, z) };
+  const { p, q, integrandPQ, integrandQP } = densityPair(z, (v) => mixtureLogProb(v, separation, mixtureStd),
+                                                         (v) => normalLogProb(v, meanQ, stdQ));
+  return { p, q, klPQ: trapezoid(integrandPQ, z), klQP: trapezoid(integrandQP, z) };
 }
 
 // kl.mixture_kl for one (mean, log std): the forward KL in closed form up to p's entropy, the reverse by the
