@@ -269,6 +269,8 @@ def test_the_in_page_widgets_run_live_without_a_kernel(offline_page, site):
         before = digit.evaluate("c => c.toDataURL()")
         page.mouse.move(box["x"] + 0.8 * box["width"], box["y"] + 0.3 * box["height"])
         assert digit.evaluate("c => c.toDataURL()") != before, f"{stem}: the map did not decode a new point"
+        widget.locator("canvas[aria-label^='latent map']").press("ArrowRight")  # a screen reader hears the point
+        assert widget.locator("[aria-live]").inner_text().startswith("z = ("), f"{stem}: the map's move is silent"
         # one copy of the weights on the page, which both widgets read (on 07 also the conv decoder's and the test
         # digits', which its four other widgets share), and no test hooks (VAE_WIDGET_HOOKS)
         shared = page.locator("script[id^='vae-widget-state-']").count()

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from vae_helpers import data, seeded
-from vae_helpers.explorers import all_explorers
+from vae_helpers.explorers import all_explorers, kinds
 from vae_helpers.latent_space import encode_images
 from vae_helpers.widgets import page_figure
 
@@ -23,7 +23,7 @@ from .browser.lab import page_with_module
 
 TOLERANCE = dict(rtol=1e-9, atol=1e-12)
 PAGE_FIGURES = {name: factory for name, factory in all_explorers().items()
-                if isinstance(factory(), page_figure.PageFigure)}
+                if issubclass(kinds()[name], page_figure.PageFigure)}
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,8 @@ def test_the_mixture_maps_and_their_minima_are_pythons(page_js):
     from vae_helpers.explorers import kl
 
     widget = kl.mixture_fit_explorer()
-    for separation in (0.0, 2.0, 2.6, 4.0, 6.0):
+    # where minima appear and vanish (2.8, 2.9) and the best fit switches (3.4), and either side
+    for separation in (0.0, 2.0, 2.6, 2.8, 2.9, 3.4, 4.0, 6.0):
         page = page_js.evaluate("""([separation, data]) => {
             const found = pf.mixtureLandscape(separation, data);
             return { forward: Array.from(found.maps.forward), reverse: Array.from(found.maps.reverse),
@@ -178,8 +179,9 @@ def test_the_mixture_maps_and_their_minima_are_pythons(page_js):
             np.testing.assert_allclose(page[direction], maps[direction].flatten().numpy(), **TOLERANCE)
             expected = kl.kl_minima(separation, direction, maps[direction])
             assert len(page["minima"][direction]) == len(expected), f"{direction} at {separation}"
-            # the same compass search from the same cells: a near-tie may step differently in the last digit
-            np.testing.assert_allclose(page["minima"][direction], expected, atol=1e-6)
+            # the same compass search from the same cells; where two moves tie to rounding, the page and Python may
+            # take different ones, and each search then stops within its final step (4e-3) of the minimum: 2 steps
+            np.testing.assert_allclose(page["minima"][direction], expected, atol=8e-3)
     compare_curves(page_js, widget, lambda mean_q, std_q, separation: {
         key: value for key, value in kl.mixture_fit_curves(mean_q, std_q, separation).items() if key in ("p", "q")},
         ["p", "q"])

@@ -40,6 +40,7 @@ SUBMODULES = (
     "pretrained",
     "priors",
     "published_setting",
+    "seeded",
     "statistics",
     "training",
     "widgets",

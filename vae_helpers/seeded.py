@@ -1,4 +1,5 @@
-"""Seeded standard normal draws that the page can reproduce: the same numbers in Python and in JavaScript.
+"""Seeded standard normal draws that the page can reproduce: the same uniforms in Python and in JavaScript, and normal
+draws that agree to within 2 units in the last place (the two sides' log and cos round differently).
 
 torch's generator cannot be run in a browser, so the explorers whose page draws random numbers (01's Monte Carlo
 samples, 04's gradient estimates) use this one in both places (page_plot.js `seededNormals`): a counter-based hash

@@ -6,6 +6,7 @@ all_explorers() collects them, so the tests and the benchmarks drive every widge
 them one by one.
 """
 
+import functools
 import importlib
 import pkgutil
 
@@ -22,6 +23,13 @@ def all_explorers():
         for name, factory in getattr(module, "EXPLORERS", {}).items():
             found[f"{module_name}.{name}"] = factory
     return found
+
+
+@functools.cache
+def kinds():
+    """{'module.name': the class of the widget its factory builds}, each built once per process (the tests and
+    benchmarks treat the figures computed in the page and those precomputed by the kernel apart)."""
+    return {name: type(factory()) for name, factory in all_explorers().items()}
 
 
 def __getattr__(name):

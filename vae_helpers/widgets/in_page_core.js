@@ -344,12 +344,19 @@ function recordLatency(el, event) {
 // keys first, returning true when it did (11's plane reads a digit 0-9 as the label to ask for).
 function pinOnMap(map, model, root, show, otherKey = () => false) {
   map.node.tabIndex = 0;
+  // For a screen reader: what the map is and where the pinned point went, said after each press or arrow key.
+  map.node.setAttribute("aria-roledescription", "2-D map: arrow keys move the point");
+  const said = element("div", { position: "absolute", width: "1px", height: "1px", overflow: "hidden",
+                                clipPath: "inset(50%)" }, { "aria-live": "polite" });
+  root.append(said);
+  const say = () => { const [z0, z1] = model.get("z"); said.textContent = `z = (${format(z0)}, ${format(z1)})`; };
   map.node.addEventListener("pointermove", (event) => { show(map.toLatent(event), true); recordLatency(root, event); });
   map.node.addEventListener("pointerleave", () => show(model.get("z"), false));
   map.node.addEventListener("pointerdown", (event) => {
     model.set("z", map.toLatent(event));
     model.save_changes();
     show(model.get("z"), false);
+    say();
     recordLatency(root, event);
   });
   map.node.addEventListener("keydown", (event) => {
@@ -363,6 +370,7 @@ function pinOnMap(map, model, root, show, otherKey = () => false) {
     event.preventDefault();
     model.save_changes();
     show(model.get("z"), false);
+    say();
     recordLatency(root, event);
   });
   model.on("change:z", () => show(model.get("z"), false)); // a point set from Python
