@@ -80,9 +80,10 @@ def test_elbo_explorer_map_peaks_at_the_posterior_and_its_dot_follows_q():
     post_mean, post_std = vh.conjugate.posterior(x, prior_std, noise_std)
     assert abs(means[column] - post_mean) <= (means[1] - means[0]) and abs(log_stds[row] - post_std.log()) <= (
         log_stds[1] - log_stds[0])
-    live = elbo_explorer.elbo_explorer(x=x, noise_std=noise_std, prior_std=prior_std)
-    live.controls["q_mean"].value, live.controls["q_std"].value = 0.4, 0.5
-    dot = live.changing[-1]
+    widget = elbo_explorer.elbo_explorer(x=x, noise_std=noise_std, prior_std=prior_std)
+    assert widget.data["posterior"] == pytest.approx([post_mean.item(), post_std.item()])  # the page's star
+    figure = widget._still(q_mean=0.4, q_std=0.5)  # the picture for viewers without JavaScript
+    dot = next(line for line in figure.axes[2].lines if line.get_marker() == "o")
     assert dot.get_xdata()[0] == pytest.approx(0.4) and dot.get_ydata()[0] == pytest.approx(math.log(0.5))
 
 

@@ -24,7 +24,7 @@ def extreme_values(control):
 
 
 def test_the_series_has_explorers():
-    assert "posterior.posterior" in ALL_EXPLORERS and "latent.traversal" in EXPLORERS
+    assert "posterior.posterior" in ALL_EXPLORERS and "beta.beta_ladder" in EXPLORERS
 
 
 @pytest.mark.parametrize("name", sorted(EXPLORERS))

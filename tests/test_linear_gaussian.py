@@ -107,12 +107,12 @@ def test_no_press_of_new_samples_draws_the_code_that_made_the_observation():
 
 
 def test_the_explorer_reads_out_the_error_and_new_samples_change_it():
-    live = evidence.naive_monte_carlo_explorer(noise_std=2.0, latent_dim=16)
-    values = live.readout_values
+    widget = evidence.naive_monte_carlo_explorer(noise_std=2.0, latent_dim=16)
+    values = widget.readout()
     assert values["error"] == pytest.approx(values[f"estimate (K = {evidence.NUM_SAMPLES})"] - values["exact log p(x)"])
     exact = evidence.naive_monte_carlo(16, 2.0)
     assert values["exact log p(x)"] == pytest.approx(exact["log_evidence"])
     assert values["error"] == pytest.approx(exact["running"][0, -1].item() - exact["log_evidence"])
-    live.buttons["New samples"].click()
-    assert live.readout_values["exact log p(x)"] == values["exact log p(x)"]
-    assert live.readout_values["error"] != values["error"]
+    assert widget.actions == {"New samples": "seed"}  # a click adds one to the page's seed
+    after_a_click = widget.readout(seed=1)
+    assert after_a_click["exact log p(x)"] == values["exact log p(x)"] and after_a_click["error"] != values["error"]

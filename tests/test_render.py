@@ -4,18 +4,28 @@ formulas kept whole. (The site itself, in a browser: tests/test_book.py.)"""
 import base64
 import json
 
+import ipywidgets as widgets
 from docutils import nodes
 from docutils.utils import new_document
 from docutils.frontend import get_default_settings
 
 from series_tools import book, render, series
 from vae_helpers.explorers import posterior
+from vae_helpers.widgets import LiveFigure, new_figure
 
 PNG = base64.b64encode(b"\x89PNG not really").decode()
 
 
 def test_a_kernel_backed_widget_becomes_its_image_captioned_with_its_values():
-    explorer = posterior.posterior_explorer()
+    # (the series has none left: every widget runs in the page; a learner's own LiveFigure still can be one)
+    figure = new_figure(3, 2)
+    line = figure.add_subplot().plot([0, 1], [0, 0])[0]
+
+    def update(x):
+        line.set_ydata([0, x])
+        return posterior.posterior_readout(x, noise_std=0.8, prior_std=1.0)
+
+    explorer = LiveFigure(figure, update, {"x": widgets.FloatSlider(value=1.5, description="observed x")})
     bundle = explorer._repr_mimebundle_()
     html = render.static_widget("some-id", {}, bundle)
     assert f'src="data:image/png;base64,{bundle["image/png"].strip()}"' in html
