@@ -55,7 +55,7 @@ def elbo_landscape_axes():
 
 
 def _title(ax, text):
-    """Draw a title as plain text: Axes.set_title re-measures the tick labels on every redraw, which is slow."""
+    """Draw a title as plain text above the axes (the still matches the page's layout)."""
     ax.text(0.5, 1.02, text, transform=ax.transAxes, ha="center", va="bottom", fontsize="large")
 
 
@@ -110,7 +110,7 @@ def elbo_still(q_mean, q_std, x, noise_std, prior_std):
     lines = {key: ax_density.plot(Z_GRID.numpy(), Z_GRID.numpy() * 0, color=color, linestyle=style, lw=2,
                                   label=label)[0] for key, (label, color, style) in styles.items()}
     ax_density.set(xlim=(Z_GRID[0].item(), Z_GRID[-1].item()), xticks=range(-4, 6, 2), xlabel="z", ylabel="density")
-    # Text is most of the redraw time: no density ticks (the shapes matter here, not the heights), and coloured
+    # No density ticks (the shapes matter here, not the heights), and coloured
     # words instead of a legend, which costs about three times as much to draw.
     ax_density.set_yticks([])
     for row, (label, color, _) in enumerate(styles.values()):

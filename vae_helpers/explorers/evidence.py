@@ -86,10 +86,10 @@ def naive_monte_carlo_still(noise_std, latent_dim, seed=0):
     inside_dots = samples_ax.plot([], [], ".", color="tab:orange", ms=4, label="inside the posterior's 95%")[0]
     edge = samples_ax.plot([], [], color="darkgreen", lw=2, label="95% of its (z₀, z₁) marginal")[0]
     samples_ax.set(xlim=VIEW, ylim=VIEW, aspect="equal", xlabel="z₀", ylabel="z₁")
-    # Below the plane, not over it: a legend over the dots would have to be redrawn at every step (12 ms).
+    # Below the plane, not over it: a legend over the dots would hide some of them.
     samples_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize="x-small", frameon=False)
     # The error, not the estimate, on fixed axes: it spans thousands of nats at small s and large D, and fixed
-    # ticks keep a redraw quick (matplotlib spends most of a redraw laying out tick labels that changed).
+    # ticks keep the axes still while the lines move.
     counts = torch.arange(1, NUM_SAMPLES + 1).numpy()
     runs = [running_ax.plot(counts, counts * 0.0, color="tab:blue", lw=2 if run == 0 else 0.8,
                             alpha=1 if run == 0 else 0.5)[0] for run in range(NUM_RUNS)]

@@ -143,14 +143,13 @@ def gradient_still(name, mu, sigma, num_samples, baseline, wrt):
     score_steps = ax.stairs(zero_counts, zero_edges, fill=True, alpha=0.45, color="tab:orange")
     path_steps = ax.stairs(zero_counts, zero_edges, fill=True, alpha=0.6, color="tab:blue")
     exact_line = ax.axvline(0.0, color="black", lw=1.5, linestyle="--")
-    # Coloured words instead of a legend, which would take a quarter of every redraw.
+    # Coloured words instead of a legend, as the page draws them.
     labels = [ax.text(0.98, 0.95 - 0.08 * row, text, color=color, transform=ax.transAxes, ha="right", va="top",
                       fontsize="small", fontweight="bold")
               for row, (text, color) in enumerate([("score function", "tab:orange"), ("pathwise", "tab:blue"),
                                                    ("dashed: exact gradient", "black")])]
     ax.set(ylabel=f"count of {NUM_REPEATS} estimates")
-    # A text under the axes rather than the axis label, which is drawn with the axes and so could not change
-    # without redrawing them.
+    # A text under the axes, set by update() below.
     x_label = ax.text(0.5, -0.13, " ", transform=ax.transAxes, ha="center", va="top")
 
     def update(name, mu, sigma, num_samples, baseline, wrt):
@@ -161,7 +160,7 @@ def gradient_still(name, mu, sigma, num_samples, baseline, wrt):
         path_steps.set_data(path_counts.numpy(), edges.numpy())
         exact_line.set_xdata([exact, exact])
         ax.set_xlim(edges[0].item(), edges[-1].item())
-        # Headroom for the labels; a round limit, so the axes are redrawn only when it changes.
+        # Headroom for the labels; a round limit, as the page rounds it.
         ax.set_ylim(0, nice_limit(1.3 * max(score_counts.max().item(), path_counts.max().item())))
         labels[0].set_text("score function" + (" with baseline f(μ)" if baseline else ""))
         parameter = "μ" if wrt == 0 else "σ"

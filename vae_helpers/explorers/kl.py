@@ -29,7 +29,7 @@ def _shown(values):
 
 
 def _few_ticks(ax):
-    """At most five ticks per axis: tick labels are most of the cost of redrawing a figure."""
+    """At most five ticks per axis: a small figure stays readable."""
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.yaxis.set_major_locator(MaxNLocator(5))
 
@@ -239,7 +239,6 @@ def mixture_fit_still(mean_q, std_q, separation):
     figure = new_figure(11, 3.3)
     ax, *map_axes = figure.subplots(1, 3, width_ratios=[1.2, 1, 1])
     z, zeros = _shown(Z_GRID), _shown(torch.zeros_like(Z_GRID))
-    # fill_between gives a FillBetweenPolyCollection: its set_data reshapes the area in place.
     fill = ax.fill_between(z, zeros, zeros, color="tab:blue", alpha=0.3, label="p (two peaks)")
     line_p = ax.plot(z, zeros, color="tab:blue", lw=2)[0]
     line_q = ax.plot(z, zeros, color="tab:orange", lw=2, ls="--", label="q = N(μ, σ²)")[0]
@@ -266,7 +265,7 @@ def mixture_fit_still(mean_q, std_q, separation):
         line_p.set_ydata(_shown(curves["p"]))
         line_q.set_ydata(_shown(curves["q"]))
         fill.set_data(z, zeros, _shown(curves["p"]))
-        # Coarse steps (1, 2, 5): the limit, and with it a full redraw of all three panels, changes rarely.
+        # Coarse steps (1, 2, 5), as the page rounds the limit.
         ax.set_ylim(0, nice_limit(1.1 * max(curves["p"].max().item(), curves["q"].max().item()), steps=(1, 2, 5)))
         title.set_text(f"forward {curves['kl_pq']:.3f}, reverse {curves['kl_qp']:.3f} nats")
         maps, found_minima = _landscape_on_the_explorer_grid(float(separation))

@@ -62,7 +62,7 @@ def _image_axes(ax, shape, title=None):
 
 
 def _title(ax, text, fontsize="medium"):
-    """A title drawn as plain text: Axes.set_title re-measures the tick labels on every redraw, which is slow."""
+    """A title drawn as plain text above the axes."""
     return ax.text(0.5, 1.02, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=fontsize)
 
 
